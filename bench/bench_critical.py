@@ -1,16 +1,22 @@
 """Classify every critical point of a two-layer net with full Hessians: fastscape vs a loop.
 
 Problem: dx = dy = 12, p = 6, seeded Gaussian data; all sum_{k<=6} C(12, k) = 2,510
-index sets. Both sides build each canonical point, its gradient, loss and full
-144 x 144 Hessian, take all its eigenvalues and count the inertia.
+index sets. Both sides build each canonical point, its loss, gradient and full
+144 x 144 Hessian, and classify it by the Hessian's inertia; the results are checked
+equal point by point (index, nullity, kind).
 
-- fastscape: ``critical_points(m, [12, 6, 12], threads=t)`` (a thread pool runs a
-  nogil Numba kernel on interleaved chunks of points; each chunk fills Hessians into
-  its own buffer, splits them into the exact nonzero blocks and calls LAPACK eigvalsh
-  inside the kernel).
+- fastscape: ``critical_points(m, [12, 6, 12], threads=t)``. A Numba prange loop runs
+  a nogil kernel on interleaved chunks of points. Each point is verified in the
+  eigenbasis of Sigma (an orthogonal change of output coordinates), where its
+  Hessian is block diagonal up to round-off; the kernel fills the full Hessian,
+  splits it into blocks (dropping round-off couplings only when Weyl's inequality
+  certifies the inertia unchanged), reduces each block to tridiagonal form (LAPACK
+  dsytrd) and counts eigenvalues below -tol / above tol by Sturm sequences; the
+  smallest and largest eigenvalue come from multisection.
 - peer: a plain per-point Python loop, numpy Hessian from the block formula (np.kron /
-  broadcasting) and ``scipy.linalg.eigvalsh`` per point; timed with OpenBLAS at its
-  default thread count and with OpenBLAS limited to one thread (its best on 2 cores).
+  broadcasting) and ``scipy.linalg.eigvalsh`` per point (all 144 eigenvalues); timed
+  with OpenBLAS at its default thread count and with OpenBLAS limited to one thread
+  (its best on 2 cores).
 
 Run ``python bench/bench_critical.py`` for the table quoted in the README (min over
 repeats, interleaved), or ``python -m pytest bench/bench_critical.py --benchmark-only``.

@@ -7,17 +7,21 @@ manager (a minimal form of what ``threadpoolctl`` does, which is not a dependenc
 finds the OpenBLAS builds loaded in the process (numpy's and scipy's, which Numba's
 LAPACK calls use) and sets their thread count to 1, restoring it afterwards. It is
 process-wide for its duration; libraries without these symbols are left alone.
+The libraries are looked up once per process (numpy and scipy, whose OpenBLAS builds
+fastscape's LAPACK calls use, are loaded when fastscape is imported).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 
 _SUFFIXES = ("", "64_")
 _PREFIXES = ("openblas", "scipy_openblas")
 
 
+@functools.cache
 def _handles():
     paths = set()
     try:
@@ -27,7 +31,7 @@ def _handles():
                 if "openblas" in path.lower() and ".so" in path:
                     paths.add(path)
     except OSError:
-        return []
+        return ()
     out = []
     for path in sorted(paths):
         try:
@@ -42,7 +46,7 @@ def _handles():
                     get.restype = ctypes.c_int
                     put.argtypes = [ctypes.c_int]
                     out.append((get, put))
-    return out
+    return tuple(out)
 
 
 @contextlib.contextmanager

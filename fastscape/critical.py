@@ -17,16 +17,7 @@ import numpy as np
 
 from . import theory as _th
 from ._validate import as_flag, as_weight_decay, as_widths
-from .inertia import (  # noqa: F401  (re-exported; deep.py and tests use some)
-    KINDS,
-    RTOL,
-    Classification,
-    Tolerances,
-    _assess,
-    _spectra,
-    classify,
-    global_min_loss,
-)
+from .inertia import Classification, Tolerances, classify, global_min_loss
 from .moments import RANK_RTOL, Moments, as_moments
 from .pointset import CriticalPointSet, _build
 
@@ -161,12 +152,22 @@ def _enumerate(ranks, q, p):
     return [s for k in ks for s in itertools.combinations(range(q), k)]
 
 
-def _predict(vals, sets, p, dx, dy, tie_tol, tr_syy):
-    """Vectorised closed forms (THEORY.md 3) for many index sets."""
+def _padded(sets, p):
+    """Index sets as a (len(sets), p) int array, -1 after each set's last position."""
+    out = np.full((len(sets), p), -1, dtype=np.int64)
+    sizes = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+    for k in np.unique(sizes[sizes > 0]):
+        rows = np.flatnonzero(sizes == k)
+        out[rows, :k] = np.array([sets[r] for r in rows], dtype=np.int64)
+    return out
+
+
+def _predict(vals, idx, p, dx, dy, tie_tol, tr_syy):
+    """Vectorised closed forms (THEORY.md 3) for index sets padded by ``_padded``."""
     q = len(vals)
-    M = np.zeros((len(sets), q))
-    for r, s in enumerate(sets):
-        M[r, list(s)] = 1.0
+    M = np.zeros((len(idx), q + 1))  # column q collects the -1 padding
+    M[np.arange(len(idx))[:, None], idx] = 1.0
+    M = M[:, :q]
     v = np.asarray(vals[:q])
     gt = (v[:, None] > v[None, :] + tie_tol).astype(float)
     tie = (np.abs(v[:, None] - v[None, :]) <= tie_tol).astype(float)
@@ -283,24 +284,22 @@ def critical_points(
     else:
         sets = [_check_set(s, q, p) for s in index_sets]
     vecs = m.spectrum().vectors
-    ls = m.least_squares()
-    thetas = np.zeros((len(sets), p * (dx + dy)))
-    for r, s in enumerate(sets):
-        k = len(s)
-        a = np.zeros((dy, p))
-        b = np.zeros((p, dx))
-        a[:, :k] = vecs[:, list(s)]
-        b[:k] = a[:, :k].T @ ls
-        if gauge == "random":
+    # unit j of the point of S uses eigenvector S[j]: A = U_S, B = U_S^T Syx Sxx^-1;
+    # a zero column appended to U (index -1) fills the unused units
+    padded_u = np.concatenate([vecs, np.zeros((dy, 1))], axis=1)
+    idx = _padded(sets, p)
+    a = np.moveaxis(padded_u[:, idx], 0, 1)  # (n, dy, p)
+    b = (padded_u.T @ m.least_squares())[idx]  # (n, p, dx)
+    if gauge == "random":
+        for r in range(len(sets)):
             c = _random_gauge(rng, p, orthogonal=False)
-            a, b = a @ c, np.linalg.solve(c, b)
-        thetas[r, : p * dx] = b.ravel()
-        thetas[r, p * dx :] = a.ravel()
-    loss, index, null = _predict(vals[:q], sets, p, dx, dy, tie_tol, m.trace_syy)
+            a[r], b[r] = a[r] @ c, np.linalg.solve(c, b[r])
+    thetas = np.concatenate([b.reshape(len(sets), -1), a.reshape(len(sets), -1)], axis=1)
+    loss, index, null = _predict(vals[:q], idx, p, dx, dy, tie_tol, m.trace_syy)
     gmin = _th.global_min_loss_two_layer(vals[:q], min(w), m.trace_syy)
     rep = "canonical" if gauge == "identity" else "random_gauge"
     return _build(
-        thetas, w, m, False, 0.0, sets, loss, index, null, rep, tol, threads, verify, gmin
+        thetas, w, m, False, 0.0, sets, loss, index, null, rep, tol, threads, verify, gmin, vecs
     )
 
 
@@ -340,8 +339,9 @@ def _weight_decay_points(m, dx, p, dy, mu, ranks, verify, tol, threads, gauge, r
     thetas = np.array(rows).reshape(len(sets), p * (dx + dy))
     gmin = _th.weight_decay_global_min_loss(sv, p, mu, m.trace_syy)
     rep = "canonical" if gauge == "identity" else "random_gauge"
+    basis = m.spectrum().vectors  # Syx's left singular vectors (Sxx = I)
     return _build(
-        thetas, (dx, p, dy), m, False, mu, sets, pl, pi, pn, rep, tol, threads, verify, gmin
+        thetas, (dx, p, dy), m, False, mu, sets, pl, pi, pn, rep, tol, threads, verify, gmin, basis
     )
 
 
@@ -352,9 +352,9 @@ def verify_index_sets(
 
     The batch entry point for enumeration code (``--verify hessian``): equivalent to
     ``critical_points(moments, widths, index_sets=index_sets, ...)``. Points are spread
-    over ``threads`` threads (a thread pool running a nogil Numba kernel on interleaved
-    chunks of points; each chunk fills its Hessians into its own buffer and takes LAPACK
-    eigenvalues inside the kernel; see ``fastscape.inertia``).
+    over ``threads`` threads (a Numba prange loop over interleaved chunks of points; each
+    chunk fills its Hessians into its own buffer and counts their eigenvalues inside the
+    kernel; see ``fastscape.inertia``).
 
     Examples
     --------

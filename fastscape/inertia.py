@@ -1,14 +1,21 @@
 """Verify points by their full Hessians, in parallel, and classify them (THEORY.md 5).
 
 Many points of one network are checked in one call. The points are cut into
-interleaved chunks (c, c + n, c + 2n, ...); a thread pool runs the nogil kernel
-``kernels.inertia.spectra_range`` on each chunk, which fills every Hessian into the
-chunk's own buffer, splits it into its exact nonzero blocks and takes all eigenvalues
-with LAPACK inside the kernel, while OpenBLAS is held at one thread (``_blas``).
-A Numba prange engine (``kernels.inertia.spectra_parallel``) does the same; on the
-shared 2-core machine the pool, whose dynamic dispatch copes with a core taken by
-another process, measured faster (1.85x vs 1.54x over one thread, best of 47 runs),
-so it is the default. Results do not depend on the thread count or the engine.
+interleaved chunks (c, c + n, c + 2n, ...), and each chunk runs the nogil kernel
+``kernels.inertia.inertia_range``: it fills every Hessian into the chunk's own
+buffer, splits it into blocks and counts the eigenvalues below -tol and above tol
+by a tridiagonal reduction (LAPACK dsytrd) and Sturm counts, with OpenBLAS held at
+one thread (``_blas``). ``critical_points`` verifies its canonical points in the
+eigenbasis of Sigma, where their Hessians split into one small block per hidden
+unit (see ``kernels.inertia``). Results do not depend on the thread count or the
+engine.
+
+Two engines run the chunks: a Numba prange loop (``kernels.inertia.inertia_parallel``,
+the default) and a thread pool calling ``inertia_range``. On the shared 2-core
+machine, 2,510 points of [12, 6, 12], best of 9 runs, three sessions: prange
+1.87-1.90x over one thread, the pool 1.74-1.85x. Only one thread at a time may run
+Numba's workqueue threading layer, so a call made while another thread is inside
+the prange engine uses the pool instead.
 
 Tolerances (all relative, default ``rtol = sqrt(eps) ~ 1.5e-8``; ``tol=`` overrides it):
 
@@ -27,6 +34,7 @@ the rank above it) and |lambda_i - lambda_j| <= 1e-6 lambda_1 counts as a tie.
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -47,6 +55,9 @@ from .warmup import _EXTRA_WARMUPS as _warmup_registry
 __all__ = ["Classification", "Tolerances", "classify", "global_min_loss"]
 
 RTOL = math.sqrt(np.finfo(float).eps)
+#: Hessian entries below DECOUPLE * rtol * |H|_F / N may be dropped to split the
+#: Hessian into blocks, only when Weyl's inequality certifies the inertia unchanged.
+DECOUPLE = 1e-3
 KINDS = ("global_min", "strict_saddle", "non_strict_saddle", "local_min", "not_critical")
 
 
@@ -108,21 +119,66 @@ def _factor_norms(thetas, widths, residual):
     return np.array(norms)  # (H, P)
 
 
-def _spectra(thetas, widths, m, residual, mu, threads, engine="pool", blocks=True):
-    """Loss, gradient norm and ascending Hessian eigenvalues of every row of thetas."""
-    thetas = np.ascontiguousarray(thetas, dtype=np.float64)
-    P, N = thetas.shape
-    w = np.asarray(widths, dtype=np.int64)
-    eigs = np.empty((P, N))
-    losses = np.empty(P)
-    gn = np.empty(P)
-    args = (w, m.sxx, m.syx, m.trace_syy, residual, float(mu), bool(blocks), eigs, losses, gn)
+def _check_threads(threads):
     if threads is not None and (
         isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1
     ):
         raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-    nthreads = numba.get_num_threads() if threads is None else int(threads)
-    per_thread = 4 * 8 * N * N  # Hessian, block gather, LAPACK copy and workspace
+    return numba.get_num_threads() if threads is None else int(threads)
+
+
+def _rotate_outputs(thetas, widths, syx, basis):
+    """The same points and data in the output coordinates y' = basis^T y.
+
+    An orthogonal change of coordinates: loss, gradient norm and Hessian eigenvalues
+    are unchanged (the Hessian is Q^T H Q with Q = basis (x) I on the last layer).
+    """
+    w = np.asarray(widths, dtype=np.int64)
+    start = int(np.sum(w[1:-1] * w[:-2]))
+    out = thetas.copy()
+    last = out[:, start:].reshape(len(out), w[-1], w[-2])
+    last[...] = np.matmul(basis.T, last)
+    return out, np.ascontiguousarray(basis.T @ syx)
+
+
+def _inertia(
+    thetas,
+    widths,
+    m,
+    residual,
+    mu,
+    rtol,
+    floors,
+    threads,
+    engine="prange",
+    blocks=True,
+    decouple=DECOUPLE,
+    basis=None,
+):
+    """Loss, gradient norm, (min, max) Hessian eigenvalue and (#neg, #pos) of every row.
+
+    An eigenvalue counts as zero when |e| <= max(rtol * max|eig|, floors[i]). With
+    ``basis`` (an orthogonal dy x dy matrix; not for residual nets) the points are
+    verified in the output coordinates basis^T y, where their Hessians may split into
+    smaller blocks; the results are the same up to round-off.
+    """
+    thetas = np.ascontiguousarray(thetas, dtype=np.float64)
+    P, N = thetas.shape
+    w = np.asarray(widths, dtype=np.int64)
+    syx = m.syx
+    if basis is not None:
+        if residual:  # I + W_H is not rotated by rotating W_H
+            raise ValueError("an output basis needs a plain (not residual) network")
+        thetas, syx = _rotate_outputs(thetas, w, syx, basis)
+    floors = np.ascontiguousarray(floors, dtype=np.float64)
+    losses = np.empty(P)
+    gn = np.empty(P)
+    extremes = np.empty((P, 2))
+    inertia = np.empty((P, 2), dtype=np.int64)
+    args = (w, m.sxx, syx, m.trace_syy, residual, float(mu), bool(blocks), float(decouple))
+    args = args + (float(rtol), floors, losses, gn, extremes, inertia)
+    nthreads = _check_threads(threads)
+    per_thread = 2 * 8 * N * N  # the Hessian and its block gather
     budget = 0.5 * _available_memory()
     if per_thread > budget:
         raise HessianTooLargeError(
@@ -133,36 +189,51 @@ def _spectra(thetas, widths, m, residual, mu, threads, engine="pool", blocks=Tru
     nthreads = max(1, min(nthreads, int(budget // per_thread)))
     with single_threaded_blas():
         _run(thetas, P, args, nthreads, engine)
-    return losses, gn, eigs
+    bad = np.flatnonzero(~np.isfinite(extremes[:, 0]))
+    if bad.size:
+        raise ValueError(
+            f"the Hessian at point {bad[0]} is not finite (overflow in the weights or data): "
+            "rescale the data (e.g. standardise X and Y) or the weights"
+        )
+    return losses, gn, extremes, inertia
+
+
+#: Held while a thread runs the prange engine (the workqueue layer is not reentrant).
+_PRANGE = threading.Lock()
 
 
 def _run(thetas, P, args, nthreads, engine):
     nchunks = min(P, 8 * nthreads)
-    if engine == "pool" and nthreads > 1 and P > 1:
+    if nthreads == 1 or P == 1:
+        _ki.inertia_range(thetas, 0, P, 1, *args)
+    elif engine == "prange" and _PRANGE.acquire(blocking=False):
+        old = numba.get_num_threads()
+        try:
+            numba.set_num_threads(min(nthreads, numba.config.NUMBA_NUM_THREADS))
+            _ki.inertia_parallel(thetas, nchunks, *args)
+        finally:
+            numba.set_num_threads(old)
+            _PRANGE.release()
+    else:
         with ThreadPoolExecutor(nthreads) as ex:
             futs = [
-                ex.submit(_ki.spectra_range, thetas, c, P, nchunks, *args) for c in range(nchunks)
+                ex.submit(_ki.inertia_range, thetas, c, P, nchunks, *args) for c in range(nchunks)
             ]
             for f in futs:
                 f.result()
-    elif nthreads == 1 or P == 1:
-        _ki.spectra_range(thetas, 0, P, 1, *args)
-    else:
-        old = numba.get_num_threads()
-        numba.set_num_threads(min(nthreads, numba.config.NUMBA_NUM_THREADS))
-        try:
-            _ki.spectra_parallel(thetas, nchunks, *args)
-        finally:
-            numba.set_num_threads(old)
 
 
-def _assess(thetas, widths, m, residual, mu, gmin, tol, threads):
+def _assess(thetas, widths, m, residual, mu, gmin, tol, threads, basis=None):
     """Columns (loss, grad_norm, min_eig, index, nullity, kind, Tolerances per point)."""
     rtol = RTOL if tol is None else float(tol)
     if not (np.isfinite(rtol) and rtol > 0):
         raise ValueError(f"tol must be a positive relative tolerance, got {tol!r}")
     widths = np.asarray(widths, dtype=np.int64)
-    losses, gn, eigs = _spectra(thetas, widths, m, residual, mu, threads)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: _inertia says so
+        return _assess_scaled(thetas, widths, m, residual, mu, gmin, rtol, threads, basis)
+
+
+def _assess_scaled(thetas, widths, m, residual, mu, gmin, rtol, threads, basis):
     fn = _factor_norms(thetas, widths, residual)
     prod_all = np.prod(fn, axis=0)
     others = np.max([np.prod(np.delete(fn, k, axis=0), axis=0) for k in range(fn.shape[0])], axis=0)
@@ -180,12 +251,15 @@ def _assess(thetas, widths, m, residual, mu, gmin, tol, threads):
     h_scale = sxx2 * others**2 + mu
     if pairs:
         h_scale = h_scale + (np.linalg.norm(m.syx) + sxx2 * prod_all) * np.max(pairs, axis=0)
-    floor = 16 * eigs.shape[1] * np.finfo(float).eps * h_scale
-    e_tol = np.maximum(rtol * np.max(np.abs(eigs), axis=1), floor)
+    n_par = thetas.shape[1]
+    floor = 16 * n_par * np.finfo(float).eps * h_scale
+    losses, gn, ext, inertia = _inertia(
+        thetas, widths, m, residual, mu, rtol, floor, threads, basis=basis
+    )
+    e_tol = np.maximum(rtol * np.max(np.abs(ext), axis=1), floor)
     l_tol = rtol * np.maximum(np.maximum(m.trace_syy, np.abs(losses)), abs(gmin))
-    neg = np.sum(eigs < -e_tol[:, None], axis=1)
-    pos = np.sum(eigs > e_tol[:, None], axis=1)
-    null = eigs.shape[1] - neg - pos
+    neg = inertia[:, 0]
+    null = n_par - neg - inertia[:, 1]
     kind = np.where(
         gn > g_tol,
         "not_critical",
@@ -199,7 +273,7 @@ def _assess(thetas, widths, m, residual, mu, gmin, tol, threads):
             ),
         ),
     )
-    return losses, gn, eigs[:, 0].copy(), neg, null, kind.astype(object), g_tol, e_tol, l_tol
+    return losses, gn, ext[:, 0].copy(), neg, null, kind.astype(object), g_tol, e_tol, l_tol
 
 
 def global_min_loss(moments: Moments, widths, *, residual=False, weight_decay=0.0) -> float:
@@ -372,8 +446,8 @@ def _warmup() -> None:
     m = Moments(np.eye(2), np.array([[2.0, 0.0], [0.0, 1.0]]), np.eye(2) * 5)
     thetas = np.ones((2, 8))
     for threads in (1, 2):
-        _spectra(thetas, (2, 2, 2), m, False, 0.0, threads, "pool")
-        _spectra(thetas, (2, 2, 2), m, False, 0.0, threads, "prange")
+        for engine in ("pool", "prange"):
+            _inertia(thetas, (2, 2, 2), m, False, 0.0, RTOL, np.zeros(2), threads, engine)
     classify([np.eye(2), np.eye(2)], m)
 
 

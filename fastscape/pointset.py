@@ -206,6 +206,7 @@ def _build(
     threads,
     verify,
     gmin,
+    basis=None,
 ):
     n = thetas.shape[0]
     if len(index_sets) != n:
@@ -219,7 +220,7 @@ def _build(
     rtol = RTOL if tol is None else float(tol)
     if verify:
         loss, gn, mine, neg, null, kind, _, _, l_tol = _assess(
-            thetas, widths, m, residual, mu, gmin, tol, threads
+            thetas, widths, m, residual, mu, gmin, tol, threads, basis
         )
     else:
         if np.any(p_index < 0) or np.any(np.isnan(p_loss)):
@@ -233,7 +234,13 @@ def _build(
         ).astype(object)
     dis = []
     if verify:
-        for i in range(n):
+        suspect = (
+            (kind == "not_critical")
+            | ((p_index >= 0) & (p_index != neg))
+            | ((p_null >= 0) & (p_null != null))
+            | (np.isfinite(p_loss) & ~(np.abs(p_loss - loss) <= l_tol))
+        )
+        for i in np.flatnonzero(suspect):
             why = []
             if kind[i] == "not_critical":
                 why.append(f"not critical (|grad| = {gn[i]:.2e})")

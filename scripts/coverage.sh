@@ -20,10 +20,11 @@ trap 'rm -rf "$(dirname "$DATA")"' EXIT
 "$PY" -m coverage run --data-file="$DATA" --branch --source="$PWD/fastscape,$PWD/kernels" \
     -m pytest -q -p no:cacheprovider \
     tests/test_derivatives.py tests/test_validation.py tests/test_network_moments.py \
-    tests/test_critical.py tests/test_enumerate.py tests/test_counting.py \
+    tests/test_critical.py tests/test_inertia_kernels.py tests/test_enumerate.py \
+    tests/test_counting.py \
     --deselect "tests/test_counting.py::test_closed_form_equals_engine[26-13-False]" \
     --deselect tests/test_enumerate.py::test_identical_for_any_thread_count_and_chunk_size
 "$PY" -m coverage report --data-file="$DATA" --show-missing --skip-empty
-echo "--- compute kernels: derivatives, inertia, enumeration, counting (together >= 90% covered) ---"
+echo "--- compute kernels: derivatives, inertia, LAPACK glue, enumeration, counting (together >= 90% covered) ---"
 "$PY" -m coverage report --data-file="$DATA" --show-missing --fail-under=90 \
-    --include='*/kernels/derivatives.py,*/kernels/linalg.py,*/kernels/inertia.py,*/kernels/enumerate.py,*/kernels/counting.py'
+    --include='*/kernels/derivatives.py,*/kernels/linalg.py,*/kernels/inertia.py,*/kernels/lapack.py,*/kernels/enumerate.py,*/kernels/counting.py'

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import fastscape
 from fastscape import theory
-from fastscape.critical import _predict
+from fastscape.critical import _padded, _predict
 
 
 def _moments(dx, dy, seed, *, rank=None, n=30, noise=0.4):
@@ -115,7 +115,7 @@ def test_laws_match_vectorised_predictions():
     lam = np.sort(rng.uniform(0.1, 5, 7))[::-1]
     lam[3] = lam[4]  # a tie
     sets = [s for k in range(5) for s in itertools.combinations(range(7), k)]
-    loss, index, null = _predict(lam, sets, 4, 6, 8, 1e-12, 10.0)
+    loss, index, null = _predict(lam, _padded(sets, 4), 4, 6, 8, 1e-12, 10.0)
     for i, s in enumerate(sets):
         assert loss[i] == pytest.approx(theory.critical_loss(lam, s, 10.0))
         assert index[i] == theory.morse_index(lam, s, 4, tie_tol=1e-12)
@@ -180,13 +180,14 @@ def test_zero_eigenvectors_are_not_enumerated():
 
 
 def test_results_do_not_depend_on_threads_or_engine():
-    from fastscape.critical import _spectra
+    from fastscape.inertia import RTOL, _inertia
 
     m = _moments(6, 5, 2)
     cps = fastscape.critical_points(m, [6, 3, 5], verify=False)
     w = np.array([6, 3, 5])
+    floors = np.zeros(len(cps))
     runs = [
-        _spectra(cps.thetas, w, m, False, 0.0, t, eng, blk)
+        _inertia(cps.thetas, w, m, False, 0.0, RTOL, floors, t, eng, blk)
         for t in (1, 2)
         for eng in ("prange", "pool")
         for blk in (True, False)
@@ -195,8 +196,10 @@ def test_results_do_not_depend_on_threads_or_engine():
         for a, b in zip(runs[0][:2], r[:2], strict=True):
             assert np.array_equal(a, b)
         assert np.allclose(runs[0][2], r[2], rtol=0, atol=1e-12 * np.abs(r[2]).max())
-    # the same engine gives bit-identical spectra for 1 and 2 threads
-    assert np.array_equal(runs[0][2], runs[4][2]) and np.array_equal(runs[1][2], runs[5][2])
+        assert np.array_equal(runs[0][3], r[3])
+    # the same engine and blocking give bit-identical results for 1 and 2 threads
+    for a, b in ((runs[0], runs[4]), (runs[1], runs[5])):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def test_point_set_api():
