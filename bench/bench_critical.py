@@ -18,8 +18,9 @@ equal point by point (index, nullity, kind).
   with OpenBLAS at its default thread count and with OpenBLAS limited to one thread
   (its best on 2 cores).
 
-Run ``python bench/bench_critical.py`` for the table quoted in the README (min over
-repeats, interleaved), or ``python -m pytest bench/bench_critical.py --benchmark-only``.
+Run ``python bench/bench_critical.py`` for the table quoted in the README (best and
+median of 9 interleaved repeats), or
+``python -m pytest bench/bench_critical.py --benchmark-only``.
 """
 
 from __future__ import annotations
@@ -125,16 +126,23 @@ def test_classify_all_numpy_loop(benchmark, moments):
     _agree(fastscape_all(moments, 1), loop)
 
 
-def _best(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def _seconds(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
-def main(repeats=3):
+def verification_only(m, cps, threads):
+    """The parallel part alone: loss, gradient, Hessian and inertia of every point."""
+    from fastscape.inertia import RTOL as rtol
+    from fastscape.inertia import _inertia
+
+    floors = np.zeros(len(cps))
+    w = np.array([DX, P, DY])
+    return _inertia(cps.thetas, w, m, False, 0.0, rtol, floors, threads, basis=m.spectrum().vectors)
+
+
+def main(repeats=9):
     m = make_moments()
     fastscape.critical_points(m, [DX, P, DY], index_sets=[(0,)], threads=1)
     fastscape.critical_points(m, [DX, P, DY], index_sets=[(0,), (1,)], threads=2)
@@ -142,30 +150,39 @@ def main(repeats=3):
     with single_threaded_blas():
         _agree(cps, numpy_loop(m))
     print(f"{len(cps)} points, {cps.counts()}, disagreements: {len(cps.disagreements)}")
-    t = {k: [] for k in ("loop1", "fs1", "fs2")}
+    t = {k: [] for k in ("loop1", "fs1", "fs2", "v1", "v2")}
     for _ in range(repeats):  # interleaved, so a burst of load hits every variant
-        t["fs1"].append(_best(lambda: fastscape_all(m, 1), 1))
-        t["fs2"].append(_best(lambda: fastscape_all(m, 2), 1))
+        t["fs1"].append(_seconds(lambda: fastscape_all(m, 1)))
+        t["fs2"].append(_seconds(lambda: fastscape_all(m, 2)))
+        t["v1"].append(_seconds(lambda: verification_only(m, cps, 1)))
+        t["v2"].append(_seconds(lambda: verification_only(m, cps, 2)))
         with single_threaded_blas():
-            t["loop1"].append(_best(lambda: numpy_loop(m), 1))
-    t["loop"] = [_best(lambda: numpy_loop(m), 1)]  # once: slow when cores are busy
+            t["loop1"].append(_seconds(lambda: numpy_loop(m)))
+    t["loop"] = [_seconds(lambda: numpy_loop(m))]  # once: slow when cores are busy
     best = {k: min(v) for k, v in t.items()}
+    med = {k: float(np.median(v)) for k, v in t.items()}
     peer = min(best["loop"], best["loop1"])
+    nt = numba.config.NUMBA_NUM_THREADS
     rows = [
-        ("numpy/scipy loop, OpenBLAS default threads", best["loop"]),
-        ("numpy/scipy loop, OpenBLAS 1 thread", best["loop1"]),
-        ("fastscape.critical_points, 1 thread", best["fs1"]),
-        (
-            f"fastscape.critical_points, 2 threads (of {numba.config.NUMBA_NUM_THREADS})",
-            best["fs2"],
-        ),
+        ("numpy/scipy loop, OpenBLAS default threads", "loop"),
+        ("numpy/scipy loop, OpenBLAS 1 thread", "loop1"),
+        ("fastscape.critical_points, 1 thread", "fs1"),
+        (f"fastscape.critical_points, 2 threads (of {nt})", "fs2"),
+        ("  its verification part alone, 1 thread", "v1"),
+        ("  its verification part alone, 2 threads", "v2"),
     ]
-    print(f"{'variant':<52} {'seconds':>8} {'vs best loop':>13}")
-    for name, sec in rows:
-        print(f"{name:<52} {sec:8.3f} {peer / sec:12.2f}x")
-    print(f"thread scaling (1 -> 2 threads): {best['fs1'] / best['fs2']:.2f}x")
+    print(f"best of {repeats} interleaved runs (median in brackets)")
+    print(f"{'variant':<48} {'seconds':>17} {'vs best loop':>13}")
+    for name, key in rows:
+        sec = f"{best[key]:.3f} ({med[key]:.3f})"
+        print(f"{name:<48} {sec:>17} {peer / best[key]:12.2f}x")
+    for label, a, b in (("critical_points", "fs1", "fs2"), ("verification", "v1", "v2")):
+        print(
+            f"thread scaling 1 -> 2 threads, {label}: {best[a] / best[b]:.2f}x best "
+            f"({med[a] / med[b]:.2f}x median)"
+        )
     return best
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 9)

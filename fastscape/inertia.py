@@ -210,7 +210,8 @@ def _run(thetas, P, args, nthreads, engine):
         old = numba.get_num_threads()
         try:
             numba.set_num_threads(min(nthreads, numba.config.NUMBA_NUM_THREADS))
-            _ki.inertia_parallel(thetas, nchunks, *args)
+            with numba.parallel_chunksize(1):  # chunks handed out as threads come free
+                _ki.inertia_parallel(thetas, nchunks, *args)
         finally:
             numba.set_num_threads(old)
             _PRANGE.release()
