@@ -11,11 +11,12 @@ unit (see ``kernels.inertia``). Results do not depend on the thread count or the
 engine.
 
 Two engines run the chunks: a Numba prange loop (``kernels.inertia.inertia_parallel``,
-the default) and a thread pool calling ``inertia_range``. On the shared 2-core
-machine, 2,510 points of [12, 6, 12], best of 9 runs, three sessions: prange
-1.87-1.90x over one thread, the pool 1.74-1.85x. Only one thread at a time may run
-Numba's workqueue threading layer, so a call made while another thread is inside
-the prange engine uses the pool instead.
+the default, chunks handed out dynamically) and a thread pool calling
+``inertia_range``. On the shared 2-core machine, 2,510 points of [12, 6, 12], best of
+9 runs each, in five runs: prange 1.83x-1.90x over one thread, the pool 1.59x-1.85x.
+Numba's workqueue threading layer (used where neither OpenMP nor TBB is available)
+must not be entered by two threads at once, so a call made while another thread is
+inside the prange engine uses the pool instead.
 
 Tolerances (all relative, default ``rtol = sqrt(eps) ~ 1.5e-8``; ``tol=`` overrides it):
 
