@@ -206,20 +206,20 @@ _PRANGE = threading.Lock()
 def _run(thetas, P, args, nthreads, engine):
     nchunks = min(P, 8 * nthreads)
     if nthreads == 1 or P == 1:
-        _ki.inertia_range(thetas, 0, P, 1, *args)
+        _ki.inertia_range(thetas, 0, P, 1, args)
     elif engine == "prange" and _PRANGE.acquire(blocking=False):
         old = numba.get_num_threads()
         try:
             numba.set_num_threads(min(nthreads, numba.config.NUMBA_NUM_THREADS))
             with numba.parallel_chunksize(1):  # chunks handed out as threads come free
-                _ki.inertia_parallel(thetas, nchunks, *args)
+                _ki.inertia_parallel(thetas, nchunks, args)
         finally:
             numba.set_num_threads(old)
             _PRANGE.release()
     else:
         with ThreadPoolExecutor(nthreads) as ex:
             futs = [
-                ex.submit(_ki.inertia_range, thetas, c, P, nchunks, *args) for c in range(nchunks)
+                ex.submit(_ki.inertia_range, thetas, c, P, nchunks, args) for c in range(nchunks)
             ]
             for f in futs:
                 f.result()

@@ -294,31 +294,16 @@ def symmetric_inertia(h, blocks, decouple, rtol, floor, ws):
 
 
 @jit()
-def inertia_range(
-    thetas,
-    lo,
-    hi,
-    step,
-    widths,
-    sxx,
-    syx,
-    tr_syy,
-    residual,
-    mu,
-    blocks,
-    decouple,
-    rtol,
-    floors,
-    losses,
-    grad_norms,
-    extremes,
-    inertia,
-):
+def inertia_range(thetas, lo, hi, step, job):
     """Serial worker: points lo, lo + step, ... < hi with one private set of buffers (nogil).
 
-    Per point i: losses[i], grad_norms[i], extremes[i] = (lambda_min, lambda_max) and
-    inertia[i] = (#eig < -tol, #eig > tol) with tol = max(rtol max|eig|, floors[i]).
+    ``job`` = (widths, sxx, syx, tr_syy, residual, mu, blocks, decouple, rtol, floors,
+    losses, grad_norms, extremes, inertia); per point i it writes losses[i],
+    grad_norms[i], extremes[i] = (lambda_min, lambda_max) and inertia[i] =
+    (#eig < -tol, #eig > tol) with tol = max(rtol max|eig|, floors[i]).
     """
+    widths, sxx, syx, tr_syy, residual, mu, blocks, decouple, rtol, floors = job[:10]
+    losses, grad_norms, extremes, inertia = job[10:]
     n = thetas.shape[1]
     h = np.empty((n, n))
     g = np.empty(n)
@@ -338,24 +323,7 @@ def inertia_range(
 
 
 @jit(parallel=True)
-def inertia_parallel(
-    thetas,
-    nchunks,
-    widths,
-    sxx,
-    syx,
-    tr_syy,
-    residual,
-    mu,
-    blocks,
-    decouple,
-    rtol,
-    floors,
-    losses,
-    grad_norms,
-    extremes,
-    inertia,
-):
+def inertia_parallel(thetas, nchunks, job):
     """prange over ``nchunks`` interleaved chunks (c, c + nchunks, ...), one buffer set each.
 
     Interleaving balances the load when the cost varies along the batch (index sets
@@ -363,24 +331,5 @@ def inertia_parallel(
     """
     p = thetas.shape[0]
     for c in prange(nchunks):
-        inertia_range(
-            thetas,
-            c,
-            p,
-            nchunks,
-            widths,
-            sxx,
-            syx,
-            tr_syy,
-            residual,
-            mu,
-            blocks,
-            decouple,
-            rtol,
-            floors,
-            losses,
-            grad_norms,
-            extremes,
-            inertia,
-        )
+        inertia_range(thetas, c, p, nchunks, job)
     return 0

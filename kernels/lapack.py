@@ -37,46 +37,11 @@ _UPLO = 76  # ord("L")
 
 
 @jit()
-def tridiagonal_workspace(a, iwork):
-    """Optimal workspace length of ``tridiagonalize`` for matrices like ``a`` (a query).
-
-    ``iwork`` is an int32 scratch array of length >= 5.
-    """
-    n = a.shape[0]
-    query = np.empty(1)
-    iwork[0] = n
-    iwork[1] = a.shape[1]
-    iwork[2] = -1
-    iwork[3] = 0
-    iwork[4] = _UPLO
-    _dsytrd(
-        iwork[4:].ctypes,
-        iwork[0:].ctypes,
-        a.ctypes,
-        iwork[1:].ctypes,
-        query.ctypes,
-        query.ctypes,
-        query.ctypes,
-        query.ctypes,
-        iwork[2:].ctypes,
-        iwork[3:].ctypes,
-    )
-    return max(int(query[0]), n)
-
-
-@jit()
-def tridiagonalize(a, m, d, e, tau, work, iwork):
-    """Reduce the leading m x m block of symmetric ``a`` to tridiagonal T = Q^T A Q.
-
-    ``a`` is C-contiguous with row length >= m (its leading block is overwritten);
-    T's diagonal goes to d[:m] and its off-diagonal to e[:m - 1]. ``tau`` (length
-    >= m), ``work`` (length from ``tridiagonal_workspace``) and ``iwork`` (int32,
-    length >= 5) are scratch. Q is orthogonal, so T has exactly A's eigenvalues
-    (LAPACK ``dsytrd``: backward stable). Returns LAPACK's info (0 on success).
-    """
+def _call_dsytrd(a, m, d, e, tau, work, lwork, iwork):
+    """dsytrd on the leading m x m block of a (row length = leading dimension)."""
     iwork[0] = m
     iwork[1] = a.shape[1]
-    iwork[2] = work.size
+    iwork[2] = lwork
     iwork[3] = 0
     iwork[4] = _UPLO
     _dsytrd(
@@ -92,3 +57,27 @@ def tridiagonalize(a, m, d, e, tau, work, iwork):
         iwork[3:].ctypes,
     )
     return iwork[3]
+
+
+@jit()
+def tridiagonal_workspace(a, iwork):
+    """Optimal workspace length of ``tridiagonalize`` for matrices like ``a`` (a query).
+
+    ``iwork`` is an int32 scratch array of length >= 5.
+    """
+    query = np.zeros(1)
+    _call_dsytrd(a, a.shape[0], query, query, query, query, -1, iwork)
+    return max(int(query[0]), a.shape[0])
+
+
+@jit()
+def tridiagonalize(a, m, d, e, tau, work, iwork):
+    """Reduce the leading m x m block of symmetric ``a`` to tridiagonal T = Q^T A Q.
+
+    ``a`` is C-contiguous with row length >= m (its leading block is overwritten);
+    T's diagonal goes to d[:m] and its off-diagonal to e[:m - 1]. ``tau`` (length
+    >= m), ``work`` (length from ``tridiagonal_workspace``) and ``iwork`` (int32,
+    length >= 5) are scratch. Q is orthogonal, so T has exactly A's eigenvalues
+    (LAPACK ``dsytrd``: backward stable). Returns LAPACK's info (0 on success).
+    """
+    return _call_dsytrd(a, m, d, e, tau, work, work.size, iwork)
