@@ -142,6 +142,33 @@ def verification_only(m, cps, threads):
     return _inertia(cps.thetas, w, m, False, 0.0, rtol, floors, threads, basis=m.spectrum().vectors)
 
 
+@numba.njit(nogil=True)
+def _spin(n):
+    a = np.ones(16)
+    for _ in range(n):
+        for j in range(16):
+            a[j] = a[j] * 1.0000001 + 1e-9
+    return a.sum()
+
+
+@numba.njit(parallel=True)
+def _control_loop(n, chunks):
+    out = np.zeros(chunks)
+    for c in numba.prange(chunks):
+        out[c] = _spin(n)
+    return out.sum()
+
+
+def control(threads, n):
+    """A pure-arithmetic prange loop: what 2 threads can give on this machine right now."""
+    old = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        return _seconds(lambda: _control_loop(n, 32))
+    finally:
+        numba.set_num_threads(old)
+
+
 def main(repeats=9):
     m = make_moments()
     fastscape.critical_points(m, [DX, P, DY], index_sets=[(0,)], threads=1)
@@ -150,8 +177,12 @@ def main(repeats=9):
     with single_threaded_blas():
         _agree(cps, numpy_loop(m))
     print(f"{len(cps)} points, {cps.counts()}, disagreements: {len(cps.disagreements)}")
-    t = {k: [] for k in ("loop1", "fs1", "fs2", "v1", "v2")}
+    _control_loop(10, 2)  # compile; then size the control like one fastscape run
+    n = max(1, int(1000 * _seconds(lambda: fastscape_all(m, 1)) / control(1, 1000)))
+    t = {k: [] for k in ("loop1", "fs1", "fs2", "v1", "v2", "c1", "c2")}
     for _ in range(repeats):  # interleaved, so a burst of load hits every variant
+        t["c1"].append(control(1, n))
+        t["c2"].append(control(2, n))
         t["fs1"].append(_seconds(lambda: fastscape_all(m, 1)))
         t["fs2"].append(_seconds(lambda: fastscape_all(m, 2)))
         t["v1"].append(_seconds(lambda: verification_only(m, cps, 1)))
@@ -176,7 +207,11 @@ def main(repeats=9):
     for name, key in rows:
         sec = f"{best[key]:.3f} ({med[key]:.3f})"
         print(f"{name:<48} {sec:>17} {peer / best[key]:12.2f}x")
-    for label, a, b in (("critical_points", "fs1", "fs2"), ("verification", "v1", "v2")):
+    for label, a, b in (
+        ("critical_points", "fs1", "fs2"),
+        ("verification", "v1", "v2"),
+        ("control (pure arithmetic prange loop of the same length)", "c1", "c2"),
+    ):
         print(
             f"thread scaling 1 -> 2 threads, {label}: {best[a] / best[b]:.2f}x best "
             f"({med[a] / med[b]:.2f}x median)"

@@ -204,7 +204,7 @@ _PRANGE = threading.Lock()
 
 
 def _run(thetas, P, args, nthreads, engine):
-    nchunks = min(P, 8 * nthreads)
+    nchunks = min(P, 32 * nthreads)
     if nthreads == 1 or P == 1:
         _ki.inertia_range(thetas, 0, P, 1, args)
     elif engine == "prange" and _PRANGE.acquire(blocking=False):

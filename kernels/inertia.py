@@ -46,18 +46,18 @@ LANES = 8
 
 
 @jit()
-def components(h, drop, labels, order, starts):
+def components(h, drop, labels, order, starts, stack):
     """Connected components of the graph {(r, c): |h[r, c]| > drop} (h symmetric).
 
     Writes a component label per row into ``labels``, the rows grouped by component
     (ascending within each) into ``order``, and the start of each group into
     ``starts`` (entry ``n_components`` is N). Returns the number of components.
-    With drop = 0 these are the exact nonzero blocks of h.
+    With drop = 0 these are the exact nonzero blocks of h. ``stack`` (int64, length
+    >= N) is scratch.
     """
     n = h.shape[0]
     for r in range(n):
         labels[r] = -1
-    stack = np.empty(n, dtype=np.int64)
     ncomp = 0
     for seed in range(n):
         if labels[seed] >= 0:
@@ -145,7 +145,7 @@ def blocks_to_tridiagonal(h, ncomp, d, e, order, starts, sub, tau, work, iwork):
 
 
 @jit(fastmath=False)
-def counts_below(d, e2, shifts, pivmin, counts):
+def counts_below(d, e2, shifts, pivmin, counts, q):
     """counts[j] = number of eigenvalues of T below shifts[j], for all LANES shifts.
 
     T has diagonal d and squared off-diagonal e2 (e2[i] couples i and i + 1). The
@@ -153,11 +153,12 @@ def counts_below(d, e2, shifts, pivmin, counts):
     T - s I (Sylvester's law of inertia; LAPACK's dstebz recurrence, with a pivot
     smaller than ``pivmin`` replaced by -pivmin). The lanes are independent
     recurrences, so they run side by side instead of waiting on each division.
+    ``q`` (length LANES) is scratch.
     """
     n = d.size
-    q = np.ones(LANES)
     for j in range(LANES):
         counts[j] = 0
+        q[j] = 1.0
     e2p = 0.0
     for i in range(n):
         di = d[i]
@@ -172,7 +173,7 @@ def counts_below(d, e2, shifts, pivmin, counts):
 
 
 @jit(fastmath=False)
-def tridiagonal_inertia(d, e, rtol, floor, margin, e2, shifts, counts):
+def tridiagonal_inertia(d, e, rtol, floor, margin, e2, shifts, counts, q):
     """(lambda_min, lambda_max, #eig < -tol, #eig > tol, certified) of tridiagonal T.
 
     tol = max(rtol * max|eig|, floor). Both extremes are bracketed by multisection
@@ -211,7 +212,7 @@ def tridiagonal_inertia(d, e, rtol, floor, margin, e2, shifts, counts):
         for j in range(half):
             shifts[j] = a0 + (b0 - a0) * (j + 1) / (half + 1)
             shifts[half + j] = a1 + (b1 - a1) * (j + 1) / (half + 1)
-        counts_below(d, e2, shifts, pivmin, counts)
+        counts_below(d, e2, shifts, pivmin, counts, q)
         na0, nb0, na1, nb1 = a0, b0, a1, b1
         for j in range(half):  # lambda_min < s  iff  count(s) >= 1
             if counts[j] >= 1:
@@ -235,7 +236,7 @@ def tridiagonal_inertia(d, e, rtol, floor, margin, e2, shifts, counts):
     shifts[0] = -tol - wide
     shifts[1] = -tol + wide
     shifts[2] = tol - wide
-    counts_below(d, e2, shifts, pivmin, counts)
+    counts_below(d, e2, shifts, pivmin, counts, q)
     certified = counts[0] == counts[1] and counts[2] == counts[3]
     return lmin, lmax, counts[0], n - counts[3], certified
 
@@ -259,6 +260,8 @@ def inertia_workspace(n):
         iwork,
         np.empty(LANES),  # shifts
         np.empty(LANES, dtype=np.int64),  # counts
+        np.empty(LANES),  # q: Sturm pivots
+        np.empty(n, dtype=np.int64),  # stack
     )
 
 
@@ -273,20 +276,20 @@ def symmetric_inertia(h, blocks, decouple, rtol, floor, ws):
     exact blocks are used. h is overwritten unless it splits into several blocks.
     ``ws`` comes from ``inertia_workspace``. A non-finite h gives (NaN, NaN, -1, -1).
     """
-    sub, labels, order, starts, d, e, e2, tau, work, iwork, shifts, counts = ws
+    sub, labels, order, starts, d, e, e2, tau, work, iwork, shifts, counts, q, stack = ws
     n = h.shape[0]
     size = frobenius(h)
     if not np.isfinite(size):  # NaN would read as "no coupling" below
         return np.nan, np.nan, -1, -1
     drop = decouple * rtol * size / n if blocks and decouple > 0.0 else 0.0
     while True:
-        ncomp = components(h, drop, labels, order, starts) if blocks else 1
+        ncomp = components(h, drop, labels, order, starts, stack) if blocks else 1
         margin = coupling_norm(h, labels) if drop > 0.0 and ncomp > 1 else 0.0
         info = blocks_to_tridiagonal(h, ncomp, d, e, order, starts, sub, tau, work, iwork)
         if info != 0:
             d[0] = np.nan
         lmin, lmax, neg, pos, ok = tridiagonal_inertia(
-            d, e, rtol, floor, margin, e2, shifts, counts
+            d, e, rtol, floor, margin, e2, shifts, counts, q
         )
         if ok:  # margin = 0 always certifies; margin > 0 left h intact (ncomp > 1)
             return lmin, lmax, neg, pos

@@ -34,11 +34,15 @@ def _inertia_of(h, *, blocks=True, decouple=1e-3, rtol=RTOL, floor=0.0):
     return ki.symmetric_inertia(h, blocks, decouple, rtol, floor, ki.inertia_workspace(len(h)))
 
 
-@pytest.mark.parametrize("m, lda", [(1, 1), (2, 5), (7, 7), (30, 41), (64, 64)])
-def test_tridiagonal_reduction_keeps_the_eigenvalues(m, lda):
+@pytest.mark.parametrize("scale", [10.0, 1e200, 1e-200])
+@pytest.mark.parametrize("m, lda", [(1, 1), (2, 5), (7, 7), (30, 41), (32, 33), (33, 40), (64, 64)])
+def test_tridiagonal_reduction_keeps_the_eigenvalues(m, lda, scale):
+    """Small blocks (Householder loop) and big ones (LAPACK), tiny and huge entries."""
     rng = np.random.default_rng(m)
     a = np.full((lda, lda), np.nan)  # only the leading m x m block may be read
-    h = _sym(rng, m, scale=10.0)
+    h = _sym(rng, m, scale=scale)
+    if m > 3:
+        h[2:, 0] = h[0, 2:] = 0.0  # a column that needs no reflection
     a[:m, :m] = h
     iwork = np.empty(5, dtype=np.int32)
     work = np.empty(tridiagonal_workspace(np.empty((lda, lda)), iwork))
@@ -63,11 +67,11 @@ def test_sturm_counts_and_extremes_match_eigvalsh(n, seed, zeros):
     shifts = np.sort(rng.uniform(ev[0] - 1, ev[-1] + 1, ki.LANES))
     counts = np.empty(ki.LANES, dtype=np.int64)
     pivmin = np.finfo(float).tiny * max(1.0, np.max(e * e))
-    ki.counts_below(d, e * e, shifts, pivmin, counts)
+    ki.counts_below(d, e * e, shifts, pivmin, counts, np.empty(ki.LANES))
     for s, c in zip(shifts, counts, strict=True):
         if np.min(np.abs(ev - s)) > 1e-10 * scale:  # clear of every eigenvalue
             assert c == int(np.sum(ev < s))
-    ws = np.empty(n), np.empty(ki.LANES), np.empty(ki.LANES, dtype=np.int64)
+    ws = np.empty(n), np.empty(ki.LANES), np.empty(ki.LANES, dtype=np.int64), np.empty(ki.LANES)
     for rtol in (RTOL, 0.3):
         lmin, lmax, neg, pos, ok = ki.tridiagonal_inertia(d, e, rtol, 0.0, 0.0, *ws)
         assert ok
@@ -140,7 +144,8 @@ def test_uncertified_split_falls_back_to_the_exact_blocks():
     assert _inertia_of(h, rtol=rtol, decouple=0.0)[2:] == ref[2:]
     ws = ki.inertia_workspace(3)
     labels = ws[1]
-    assert ki.components(h, 1e-3 * rtol * np.linalg.norm(h) / 3, labels, ws[2], ws[3]) == 3
+    drop = 1e-3 * rtol * np.linalg.norm(h) / 3
+    assert ki.components(h, drop, labels, ws[2], ws[3], ws[-1]) == 3
     assert ki.coupling_norm(h, labels) == pytest.approx(np.sqrt(2) * c)
 
 
@@ -167,7 +172,7 @@ def test_canonical_hessians_split_per_hidden_unit_in_sigmas_eigenbasis():
         h = np.empty((n, n))
         hessian_serial(th[i], w, m.sxx, syx, False, 0.0, h)
         drop = 1e-3 * RTOL * np.linalg.norm(h) / n
-        ncomp = ki.components(h, drop, ws[1], ws[2], ws[3])
+        ncomp = ki.components(h, drop, ws[1], ws[2], ws[3], ws[-1])
         sizes = np.diff(ws[3][: ncomp + 1])
         assert np.sum(sizes == w[0] + w[2]) >= len(s)
         assert sizes.max() <= w[0] + w[2]
