@@ -13,7 +13,7 @@ engine.
 Two engines run the chunks: a Numba prange loop (``kernels.inertia.inertia_parallel``,
 the default, chunks handed out dynamically) and a thread pool calling
 ``inertia_range``. On the shared 2-core machine, 2,510 points of [12, 6, 12], best of
-9 runs each, in five runs: prange 1.83x-1.90x over one thread, the pool 1.59x-1.85x.
+9 runs each, in three runs: prange 1.89x-1.98x over one thread, the pool 1.83x-1.94x.
 Numba's workqueue threading layer (used where neither OpenMP nor TBB is available)
 must not be entered by two threads at once, so a call made while another thread is
 inside the prange engine uses the pool instead.
