@@ -11,8 +11,9 @@ equal point by point (index, nullity, kind).
   Hessian is block diagonal up to round-off; the kernel fills the full Hessian,
   splits it into blocks (dropping round-off couplings only when Weyl's inequality
   certifies the inertia unchanged), reduces each block to tridiagonal form (LAPACK
-  dsytrd) and counts eigenvalues below -tol / above tol by Sturm sequences; the
-  smallest and largest eigenvalue come from multisection.
+  dsytrd above 32 rows, a compiled Householder loop below) and counts eigenvalues
+  below -tol / above tol by Sturm sequences; the smallest and largest eigenvalue
+  come from multisection.
 - peer: a plain per-point Python loop, numpy Hessian from the block formula (np.kron /
   broadcasting) and ``scipy.linalg.eigvalsh`` per point (all 144 eigenvalues); timed
   with OpenBLAS at its default thread count and with OpenBLAS limited to one thread

@@ -4,7 +4,7 @@ Many points of one network are checked in one call. The points are cut into
 interleaved chunks (c, c + n, c + 2n, ...), and each chunk runs the nogil kernel
 ``kernels.inertia.inertia_range``: it fills every Hessian into the chunk's own
 buffer, splits it into blocks and counts the eigenvalues below -tol and above tol
-by a tridiagonal reduction (LAPACK dsytrd) and Sturm counts, with OpenBLAS held at
+by tridiagonal reductions (Householder) and Sturm counts, with OpenBLAS held at
 one thread (``_blas``). ``critical_points`` verifies its canonical points in the
 eigenbasis of Sigma, where their Hessians split into one small block per hidden
 unit (see ``kernels.inertia``). Results do not depend on the thread count or the

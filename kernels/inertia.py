@@ -15,9 +15,11 @@ eigenvalue and the inertia: how many eigenvalues lie below -tol and above +tol.
    components are used. In the eigenbasis of Sigma the Hessian of a canonical
    critical point is block diagonal up to round-off, one block of at most dx + dy
    per hidden unit, so this replaces one dense N x N reduction by p small ones.
-3. Each component is reduced to tridiagonal form by LAPACK ``dsytrd`` (an orthogonal
-   similarity, backward stable). The components' tridiagonals, joined with zero
-   couplings, form one tridiagonal T with exactly the Hessian's eigenvalues.
+3. Each component is reduced to tridiagonal form by Householder reflections (an
+   orthogonal similarity, backward stable; ``lapack.tridiagonalize``: LAPACK
+   ``dsytrd`` for big blocks, a compiled loop for small ones). The components'
+   tridiagonals, joined with zero couplings, form one tridiagonal T with exactly
+   the eigenvalues of the Hessian's block-diagonal part.
 4. Sylvester's law of inertia on T - sigma I (its LDL^T pivots: the Sturm count)
    gives the number of eigenvalues below any sigma in O(N). Multisection (eight
    shifts per sweep, evaluated side by side) brackets the smallest and largest
