@@ -34,24 +34,26 @@ def _sigma(m):
     return vals[::-1], vecs[:, ::-1]
 
 
-def _lbfgs_min(m, widths, seeds=3):
+def _lbfgs(m, widths, x0):
+    """L-BFGS on the reference loss and gradient (no fastscape code) from x0."""
+
     def fg(th):
         ws = ref.split(th, widths)
         return ref.loss_moments(ws, m.sxx, m.syx, m.syy), ref.gradient(ws, m.sxx, m.syx)
 
-    best = np.inf
+    return scipy.optimize.minimize(
+        fg,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 5000},
+    )
+
+
+def _lbfgs_min(m, widths, seeds=3):
     n = sum(widths[k] * widths[k + 1] for k in range(len(widths) - 1))
-    for s in range(seeds):
-        x0 = np.random.default_rng(100 + s).standard_normal(n)
-        r = scipy.optimize.minimize(
-            fg,
-            x0,
-            jac=True,
-            method="L-BFGS-B",
-            options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 5000},
-        )
-        best = min(best, r.fun)
-    return best
+    starts = [np.random.default_rng(100 + s).standard_normal(n) for s in range(seeds)]
+    return min(_lbfgs(m, widths, x0).fun for x0 in starts)
 
 
 def test_fact4_critical_iff_form():
@@ -148,19 +150,7 @@ def test_fact7_no_other_local_minima():
     # descent from random starts never stops above the global value
     rng = np.random.default_rng(3)
     for _ in range(3):
-        x0 = rng.standard_normal(16) * 2
-
-        def fg(th):
-            ws = ref.split(th, [4, 2, 4])
-            return ref.loss_moments(ws, m.sxx, m.syx, m.syy), ref.gradient(ws, m.sxx, m.syx)
-
-        r = scipy.optimize.minimize(
-            fg,
-            x0,
-            jac=True,
-            method="L-BFGS-B",
-            options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 5000},
-        )
+        r = _lbfgs(m, [4, 2, 4], rng.standard_normal(16) * 2)
         assert abs(r.fun - cps.global_min_loss) <= 1e-7 * np.trace(m.syy)
         assert fastscape.classify(ref.split(r.x, [4, 2, 4]), m, tol=1e-6).kind == "global_min"
 
