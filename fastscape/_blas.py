@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import threading
 
 _SUFFIXES = ("", "64_")
 _PREFIXES = ("openblas", "scipy_openblas")
@@ -49,15 +50,32 @@ def _handles():
     return tuple(out)
 
 
+_LOCK = threading.Lock()
+_DEPTH = 0  # blocks open now, in any thread
+_SAVED: list = []  # thread counts before the first of them opened
+
+
 @contextlib.contextmanager
 def single_threaded_blas():
-    """Set every loaded OpenBLAS to one thread inside the block."""
+    """Set every loaded OpenBLAS to one thread inside the block.
+
+    Blocks may overlap (nested, or open in several threads at once): the counts are
+    saved when the first opens and restored when the last closes, so overlapping
+    blocks never leave OpenBLAS at one thread afterwards.
+    """
+    global _DEPTH, _SAVED
     handles = _handles()
-    old = [get() for get, _ in handles]
-    for _, put in handles:
-        put(1)
+    with _LOCK:
+        if _DEPTH == 0:
+            _SAVED = [get() for get, _ in handles]
+            for _, put in handles:
+                put(1)
+        _DEPTH += 1
     try:
         yield
     finally:
-        for (_, put), n in zip(handles, old, strict=True):
-            put(max(int(n), 1))
+        with _LOCK:
+            _DEPTH -= 1
+            if _DEPTH == 0:
+                for (_, put), n in zip(handles, _SAVED, strict=True):
+                    put(max(int(n), 1))

@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_weights, as_widths
+from .inertia import _grad_scale, _loss_tol, _rtol
 from .moments import Moments, as_moments
 
 __all__ = [
@@ -47,15 +48,7 @@ __all__ = [
     "predict_kind",
 ]
 
-RTOL = math.sqrt(np.finfo(float).eps)
 REPRESENTATIVES = ("tight", "loose")
-
-
-def _rtol(tol) -> float:
-    rtol = RTOL if tol is None else float(tol)
-    if not (np.isfinite(rtol) and 0 < rtol < 1):
-        raise ValueError(f"tol must be a relative tolerance in (0, 1), got {tol!r}")
-    return rtol
 
 
 def _positive_spectrum(m: Moments):
@@ -299,9 +292,8 @@ def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> Rank
     resid = product @ m.sxx - m.syx
     gmin = 0.5 * (m.trace_syy - float(np.sum(vals[:r_max])))
     # gradient dl/dW_k = R_k^T G L_k^T, with the size bound used by fastscape.classify
-    fro = np.array([math.sqrt(float(np.vdot(x, x))) for x in ws])
-    others = max(float(np.prod(np.delete(fro, k))) for k in range(depth))
-    g_scale = (np.linalg.norm(m.syx) + np.linalg.norm(m.sxx, 2) * float(np.prod(fro))) * others
+    fro = np.array([[math.sqrt(float(np.vdot(x, x)))] for x in ws])
+    g_scale = float(_grad_scale(fro, m)[0][0])
     grad_sq = 0.0
     for k in range(1, depth + 1):
         g = right[k].T @ resid @ left[k - 1].T
@@ -317,7 +309,7 @@ def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> Rank
     if grad_norm > rtol * g_scale:
         return result("not_critical")
     # "at the global value" with the loss tolerance of fastscape.classify
-    if abs(loss - gmin) <= rtol * max(m.trace_syy, abs(loss), abs(gmin)):
+    if abs(loss - gmin) <= _loss_tol(rtol, m, loss, gmin):
         return result("global_min")
     outside = np.setdiff1d(np.arange(q), s)
     if r and outside.size and vals[outside].max() > vals[list(s)].min() + tie:

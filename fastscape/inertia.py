@@ -225,22 +225,51 @@ def _run(thetas, P, args, nthreads, engine):
                 f.result()
 
 
-def _assess(thetas, widths, m, residual, mu, gmin, tol, threads, basis=None):
-    """Columns (loss, grad_norm, min_eig, index, nullity, kind, Tolerances per point)."""
-    rtol = RTOL if tol is None else float(tol)
-    if not (np.isfinite(rtol) and rtol > 0):
-        raise ValueError(f"tol must be a positive relative tolerance, got {tol!r}")
+def _rtol(tol) -> float:
+    """The relative tolerance: sqrt(eps) by default, else ``tol`` checked to lie in (0, 1)."""
+    if tol is None:
+        return RTOL
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)):
+        raise TypeError(f"tol must be a real number in (0, 1) or None, got {tol!r}")
+    rtol = float(tol)
+    if not (np.isfinite(rtol) and 0 < rtol < 1):
+        raise ValueError(f"tol must be a relative tolerance in (0, 1), got {tol!r}")
+    return rtol
+
+
+def _loss_tol(rtol, m, losses, gmin):
+    """|l - l_min| <= this means "at the global value" (see the module docstring)."""
+    return rtol * np.maximum(np.maximum(m.trace_syy, np.abs(losses)), abs(gmin))
+
+
+def _assess(thetas, widths, m, residual, mu, gmin, exact, tol, threads, basis=None):
+    """Columns (loss, grad_norm, min_eig, index, nullity, kind, g/e/l tolerances) and gmin.
+
+    When the global value is not exact (a numerical minimum, an upper bound) and a
+    point is lower, the lowest loss of the batch is used instead (and returned).
+    """
+    rtol = _rtol(tol)
     widths = np.asarray(widths, dtype=np.int64)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow: _inertia says so
-        return _assess_scaled(thetas, widths, m, residual, mu, gmin, rtol, threads, basis)
+        return _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, basis)
 
 
-def _assess_scaled(thetas, widths, m, residual, mu, gmin, rtol, threads, basis):
-    fn = _factor_norms(thetas, widths, residual)
+def _grad_scale(fn, m):
+    """(g_scale without weight decay, prod_j |F_j|, max_k prod_(j != k) |F_j|) per column.
+
+    ``fn`` is (H, P): the Frobenius norms of the H factors of P points. See the module
+    docstring: a bound on the size of the gradient's terms.
+    """
     prod_all = np.prod(fn, axis=0)
     others = np.max([np.prod(np.delete(fn, k, axis=0), axis=0) for k in range(fn.shape[0])], axis=0)
+    scale = (np.linalg.norm(m.syx) + np.linalg.norm(m.sxx, 2) * prod_all) * others
+    return scale, prod_all, others
+
+
+def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, basis):
+    fn = _factor_norms(thetas, widths, residual)
+    g_scale, prod_all, others = _grad_scale(fn, m)
     sxx2 = np.linalg.norm(m.sxx, 2)
-    g_scale = (np.linalg.norm(m.syx) + sxx2 * prod_all) * others
     g_scale = g_scale + mu * np.linalg.norm(thetas, axis=1)
     g_tol = rtol * g_scale
     # floor: round-off of a Hessian whose entries are bounded by h_scale (a Hessian that
@@ -258,8 +287,10 @@ def _assess_scaled(thetas, widths, m, residual, mu, gmin, rtol, threads, basis):
     losses, gn, ext, inertia = _inertia(
         thetas, widths, m, residual, mu, rtol, floor, threads, basis=basis
     )
+    if not exact:
+        gmin = min(gmin, float(np.min(losses)))
     e_tol = np.maximum(rtol * np.max(np.abs(ext), axis=1), floor)
-    l_tol = rtol * np.maximum(np.maximum(m.trace_syy, np.abs(losses)), abs(gmin))
+    l_tol = _loss_tol(rtol, m, losses, gmin)
     neg = inertia[:, 0]
     null = n_par - neg - inertia[:, 1]
     kind = np.where(
@@ -275,7 +306,8 @@ def _assess_scaled(thetas, widths, m, residual, mu, gmin, rtol, threads, basis):
             ),
         ),
     )
-    return losses, gn, ext[:, 0].copy(), neg, null, kind.astype(object), g_tol, e_tol, l_tol
+    kind = kind.astype(object)
+    return losses, gn, ext[:, 0].copy(), neg, null, kind, g_tol, e_tol, l_tol, gmin
 
 
 def global_min_loss(moments: Moments, widths, *, residual=False, weight_decay=0.0) -> float:
@@ -416,21 +448,8 @@ def classify(weights, moments: Moments, *, residual=False, weight_decay=0.0, tol
     m, ws, widths = _prepare_point(weights, moments, residual)
     theta = np.concatenate([x.ravel() for x in ws])[None, :]
     gmin, exact = _global_min(m, widths, residual, mu)
-    if not exact:
-        own = float(
-            _kd.loss(
-                theta[0],
-                np.asarray(widths, dtype=np.int64),
-                m.sxx,
-                m.syx,
-                m.trace_syy,
-                residual,
-                mu,
-            )
-        )
-        gmin = min(gmin, own)
-    out = _assess(theta, widths, m, residual, mu, gmin, tol, 1)
-    loss, gn, mine, neg, null, kind, gt, et, lt = out
+    out = _assess(theta, widths, m, residual, mu, gmin, exact, tol, 1)
+    loss, gn, mine, neg, null, kind, gt, et, lt, gmin = out
     return Classification(
         str(kind[0]),
         int(neg[0]),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validate import as_flag, as_weight_decay
-from .inertia import KINDS, RTOL, _assess, _global_min, _prepare_point
+from .inertia import KINDS, _assess, _global_min, _loss_tol, _prepare_point, _rtol
 from .moments import Moments, as_moments
 
 __all__ = ["CriticalPointSet"]
@@ -215,19 +215,20 @@ def _build(
     p_index = _col(p_index, n, np.int64, -1)
     p_null = _col(p_null, n, np.int64, -1)
     rep = np.array([rep] * n if isinstance(rep, str) else list(rep), dtype=object)
+    exact = True  # a value given by the caller is taken as the global one
     if gmin is None:
         gmin, exact = _global_min(m, widths, residual, mu)
-    rtol = RTOL if tol is None else float(tol)
+    rtol = _rtol(tol)
     if verify:
-        loss, gn, mine, neg, null, kind, _, _, l_tol = _assess(
-            thetas, widths, m, residual, mu, gmin, tol, threads, basis
+        loss, gn, mine, neg, null, kind, _, _, l_tol, gmin = _assess(
+            thetas, widths, m, residual, mu, gmin, exact, tol, threads, basis
         )
     else:
         if np.any(p_index < 0) or np.any(np.isnan(p_loss)):
             raise ValueError("verify=False needs predicted_loss and predicted_index everywhere")
         loss, gn, mine = p_loss.copy(), np.full(n, np.nan), np.full(n, np.nan)
         neg, null = np.full(n, -1), np.full(n, -1)
-        l_tol = rtol * np.maximum(np.maximum(m.trace_syy, np.abs(loss)), abs(gmin))
+        l_tol = _loss_tol(rtol, m, loss, gmin)
         at_min = np.abs(loss - gmin) <= l_tol
         kind = np.where(
             p_index > 0, "strict_saddle", np.where(at_min, "global_min", "non_strict_saddle")

@@ -13,12 +13,15 @@ an editable install) a cached caller could keep stale machine code of a changed
 callee, which can crash. Every kernel therefore uses :class:`KernelCache`, whose
 stamp also carries :data:`SOURCE_HASH`, a hash of every kernel source file taken
 when this module is imported: an entry written by a process that runs other kernel
-code is invalid for this one and is recompiled, never loaded.
+code is invalid for this one and is recompiled, never loaded. Its files are also
+safe when several processes compile at once (:class:`KeyedCacheFile`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 from pathlib import Path
 
 import numba
@@ -38,12 +41,52 @@ def _source_hash() -> str:
 SOURCE_HASH = _source_hash()
 
 
+class KeyedCacheFile(IndexDataCacheFile):
+    """Numba's index + data files, safe when several processes compile at once.
+
+    Numba's ``save`` reads the index, picks the first free data-file number and
+    writes both, with no lock: two processes compiling different overloads of one
+    kernel at the same time can pick the same number, and the index then maps one
+    signature to the other's machine code, which crashes when loaded (seen here with
+    tests and scripts running side by side). Here each data file also holds the key
+    it was saved under and ``load`` returns nothing (so Numba recompiles) on a
+    mismatch, and ``save`` holds an exclusive lock file around the read-pick-write
+    sequence where ``fcntl`` exists (POSIX).
+    """
+
+    def save(self, key, data):
+        with self._locked():
+            super().save(key, (key, data))
+
+    def load(self, key):
+        entry = super().load(key)
+        if entry is None or not isinstance(entry, tuple) or len(entry) != 2:
+            return None
+        saved_key, data = entry
+        return data if saved_key == key else None
+
+    @contextlib.contextmanager
+    def _locked(self):
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: the key check alone keeps loads safe
+            yield
+            return
+        os.makedirs(self._cache_path, exist_ok=True)
+        with open(self._index_path + ".lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+
 class KernelCache(FunctionCache):
     """Numba's per-function cache, with :data:`SOURCE_HASH` in its source stamp."""
 
     def __init__(self, py_func):
         super().__init__(py_func)
-        self._cache_file = IndexDataCacheFile(
+        self._cache_file = KeyedCacheFile(
             cache_path=self._cache_path,
             filename_base=self._impl.filename_base,
             source_stamp=(self._impl.locator.get_source_stamp(), SOURCE_HASH),

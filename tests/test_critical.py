@@ -282,3 +282,18 @@ def test_single_threaded_blas_restores_thread_counts():
     with single_threaded_blas():
         assert all(get() == 1 for get, _ in handles)
     assert [get() for get, _ in handles] == before
+
+
+def test_overlapping_single_threaded_blas_blocks_restore_the_first_counts():
+    """A enters, B enters, A leaves, B leaves (as two threads may): counts come back."""
+    from fastscape._blas import _handles, single_threaded_blas
+
+    handles = _handles()
+    before = [get() for get, _ in handles]
+    a, b = single_threaded_blas(), single_threaded_blas()
+    a.__enter__()
+    b.__enter__()
+    a.__exit__(None, None, None)
+    assert all(get() == 1 for get, _ in handles)  # B is still inside
+    b.__exit__(None, None, None)
+    assert [get() for get, _ in handles] == before

@@ -46,3 +46,22 @@ def test_cache_written_by_other_sources_is_not_loaded():
     assert _cache_hits("other") == 0  # ... but not for code built from other sources
     assert _cache_hits("same") == 0  # and the other version's entry replaced ours
     assert _cache_hits("same") == 1
+
+
+def test_an_index_entry_pointing_at_another_signatures_code_is_not_loaded(tmp_path):
+    """The race of two processes saving at once, replayed: index says k2 -> k1's file."""
+
+    cf = _jit.KeyedCacheFile(str(tmp_path), "kern", ("stamp", _jit.SOURCE_HASH))
+    cf.save("k1", b"code for k1")
+    cf.save("k2", b"code for k2")
+    assert cf.load("k1") == b"code for k1" and cf.load("k2") == b"code for k2"
+    index = cf._load_index()
+    index["k2"] = index["k1"]  # what an interleaved save by another process leaves
+    cf._save_index(index)
+    assert cf.load("k2") is None  # recompiled, never the wrong machine code
+    assert cf.load("k1") == b"code for k1"
+    # entries written by plain Numba (no key inside) are not trusted either
+    with open(tmp_path / index["k1"], "wb") as f:
+        f.write(cf._dump(b"bare"))
+    assert cf.load("k1") is None
+    assert (tmp_path / "kern.nbi.lock").exists()

@@ -256,3 +256,15 @@ def test_integer_and_float32_inputs_are_converted():
     np.testing.assert_array_equal(m32.sxx, mref.sxx)
     expected = ref.loss_data(WS, X32.astype(float), Y32.astype(float))
     np.testing.assert_allclose(fastscape.loss(WS, m32), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("tol, err", [(-1.0, ValueError), (2.0, ValueError), ("x", TypeError)])
+@pytest.mark.parametrize("verify", [True, False])
+def test_tol_is_checked_the_same_everywhere(tol, err, verify):
+    m = fastscape.Moments(np.eye(2), np.diag([2.0, 1.0]), np.eye(2) * 3)
+    with pytest.raises(err, match="tol"):
+        fastscape.critical_points(m, [2, 1, 2], verify=verify, tol=tol)
+    with pytest.raises(err, match="tol"):
+        fastscape.critical_points(m, [2, 1, 1, 2], verify=verify, tol=tol)
+    with pytest.raises(err, match="tol"):
+        fastscape.classify([np.ones((1, 2)), np.ones((2, 1))], m, tol=tol)
