@@ -171,9 +171,7 @@ def _enumerate(args) -> int:
                     source, args.p, all_ranks=args.all_ranks, bins=args.bins,
                     n_lowest=args.lowest,
                 )  # fmt: skip
-            except ValueError as e:
-                if "histogram DP is too large" not in str(e):
-                    raise
+            except fastscape.theory.HistogramTooLargeError as e:
                 print(f"fastscape: no loss histogram: {e}", file=sys.stderr)
                 summary = fastscape.count_landscape(
                     source, args.p, all_ranks=args.all_ranks, bins=None, n_lowest=args.lowest
@@ -208,7 +206,7 @@ def _enumerate(args) -> int:
     if args.verify == "hessian":
         from .verify import verify_hessian
 
-        report = verify_hessian(source, args.p, all_ranks=args.all_ranks)
+        report = verify_hessian(source, args.p, all_ranks=args.all_ranks, threads=args.threads)
         Path(args.out, "verify.json").write_text(json.dumps(report, indent=1) + "\n")
         if report["disagreements"]:
             status = 1
@@ -292,7 +290,7 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 130
-    except (ValueError, OverflowError, RunDirectoryError, ImportError, OSError) as e:
+    except (ValueError, TypeError, OverflowError, RunDirectoryError, ImportError, OSError) as e:
         print(f"fastscape {args.command}: error: {e}", file=sys.stderr)
         return 1
 

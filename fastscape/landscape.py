@@ -186,6 +186,11 @@ def enumerate_landscape(
     if chunk_size is None:
         chunk_size = max(2**16, min(2**23, -(-total // 64)))
     chunk_size = _check_int("chunk_size", chunk_size, 1)
+    if resume and out is None:
+        raise ValueError("resume=True needs out= (the run directory to resume)")
+    if threads is not None:
+        threads = _check_int("threads", threads, 1)
+        _check_thread_limit(threads, client)
     edges, uniform = _edges(lam, p, all_ranks, offset, bins)
     thr = None if threshold is None else float(threshold)
     if thr is not None and math.isnan(thr):
@@ -203,10 +208,6 @@ def enumerate_landscape(
         "hist_edges_sha256": sha256_bytes(edges.tobytes()), "threshold": thr,
         "n_lowest": n_lowest, "n_highest": n_highest,
     }  # fmt: skip
-    if resume and out is None:
-        raise ValueError("resume=True needs out= (the run directory to resume)")
-    if threads is not None:
-        threads = _check_int("threads", threads, 1)
     t0 = time.perf_counter()
     if out is None:
         return _run(plan, chunks, None, client, threads, progress, manifest, kind, t0)
@@ -286,16 +287,22 @@ def _run(plan, chunks, store, client, threads, progress, manifest, kind, t0):
     return summary
 
 
+def _check_thread_limit(threads, client):
+    """Local runs cannot use more threads than Numba was started with."""
+    import numba
+
+    if client is None and threads > numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(
+            f"threads = {threads} exceeds Numba's maximum {numba.config.NUMBA_NUM_THREADS} "
+            "(set NUMBA_NUM_THREADS to allow more)"
+        )
+
+
 def _run_local(plan, chunks, pending, finish, batch_done, threads):
     import numba
 
     previous = numba.get_num_threads()
     if threads is not None:
-        if threads > numba.config.NUMBA_NUM_THREADS:
-            raise ValueError(
-                f"threads = {threads} exceeds Numba's maximum {numba.config.NUMBA_NUM_THREADS} "
-                "(set NUMBA_NUM_THREADS to allow more)"
-            )
         numba.set_num_threads(threads)
     try:
         nth = numba.get_num_threads()

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from .engine import _total
+from .landscape import spectrum_of
 from .moments import Moments
 from .theory import counting
 
@@ -75,7 +76,7 @@ def verify_hessian(source, p: int, *, all_ranks: bool = False, threads=None, bat
 
     t0 = time.perf_counter()
     m = source if isinstance(source, Moments) else moments_of_spectrum(source)
-    lam = counting._as_spectrum(m.spectrum().values[: m.rank()])
+    lam = spectrum_of(m)[0]
     q = lam.size
     counting._as_pq(q, p, all_ranks)
     check_size(q, p, all_ranks)

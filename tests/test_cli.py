@@ -222,3 +222,12 @@ def test_closed_form_without_histogram_when_the_dp_is_too_large(tmp_path, capsys
     d = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert d["loss_histogram"]["counts"] == [] and d["total"] == sum(d["index_counts"])
     assert "(100 positions)" in text  # long index sets are abbreviated in the report
+
+
+def test_data_file_of_the_wrong_type_is_an_error_not_a_traceback(tmp_path, capsys):
+    f = tmp_path / "bad.npz"
+    np.savez(f, X=np.array([["a", "b"], ["c", "d"]]), Y=np.ones((2, 2)))
+    status, _, err = run(
+        ["enumerate", "--data", str(f), "--p", "1", "--out", str(tmp_path / "r")], capsys
+    )
+    assert status == 1 and "real numbers" in err

@@ -151,3 +151,13 @@ def test_validation_messages():
         loss_histogram(spectrum(30, 0), 15, [0.0, 1e-6, 2e-6])
     with pytest.raises(ValueError, match="n must be"):
         lowest_critical_values([2.0, 1.0], 1, -1)
+
+
+@pytest.mark.parametrize("s", [(-1,), (4,), (1, 1)])
+def test_positions_outside_the_spectrum_are_refused(s):
+    from fastscape.theory import critical_value, enumeration_rank
+
+    with pytest.raises(ValueError, match="distinct positions 0..3"):
+        critical_value([4.0, 3.0, 2.0, 1.0], s)
+    with pytest.raises(ValueError, match="distinct positions 0..3"):
+        enumeration_rank(4, s)

@@ -149,3 +149,14 @@ def test_interrupt_keeps_a_partial_summary(tmp_path, reference):
     assert partial["chunking"]["chunks_done"] == len(list((out / "chunks").glob("c*.bin")))
     assert main(["enumerate", *ARGS, "--out", str(out), "--resume", "--quiet"]) == 0
     assert stripped(out) == reference
+
+
+def test_too_many_threads_is_refused_before_the_run_directory_is_made(tmp_path):
+    import numba
+
+    out = tmp_path / "run"
+    too_many = numba.config.NUMBA_NUM_THREADS + 1
+    with pytest.raises(ValueError, match="NUMBA_NUM_THREADS"):
+        fastscape.enumerate_landscape([3.0, 2.0, 1.0], 2, threads=too_many, out=out)
+    assert not out.exists()
+    fastscape.enumerate_landscape([3.0, 2.0, 1.0], 2, out=out)  # the same directory works

@@ -22,9 +22,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .laws import _set
+
 __all__ = [
     "CriticalValue",
     "HistogramCounts",
+    "HistogramTooLargeError",
     "critical_value",
     "enumeration_rank",
     "gaussian_binomial",
@@ -36,6 +39,10 @@ __all__ = [
 ]
 
 _INT64_MAX = 2**63 - 1
+
+
+class HistogramTooLargeError(ValueError):
+    """The exact loss-histogram DP would need too many cells or additions."""
 
 
 def _as_pq(q, p, all_ranks):
@@ -232,7 +239,7 @@ def critical_value(spectrum, index_set, *, offset: float = 0.0) -> float:
     lam = np.asarray(spectrum, dtype=np.float64)
     h = split(lam.size)
     mask = np.ones(lam.size, dtype=bool)
-    mask[list(index_set)] = False
+    mask[_set(index_set, lam.size)] = False
     low = lam[:h][mask[:h]][::-1]
     high = lam[h:][mask[h:]][::-1]
     s_l = float(np.cumsum(low)[-1]) if low.size else 0.0
@@ -258,7 +265,7 @@ def enumeration_rank(q: int, index_set) -> int:
     [0, 1, 2, 3, 4, 5]
     """
     h = split(q)
-    ss = set(int(i) for i in index_set)
+    ss = set(_set(index_set, q).tolist())
     t = [i for i in range(q) if i not in ss]
     m = len(t)
     t_l = [i for i in t if i < h]
@@ -341,22 +348,24 @@ def loss_histogram(
 ) -> HistogramCounts:
     """Histogram of critical values by dynamic programming over the eigenvalues.
 
-    Each eigenvalue is rounded to a multiple u_i * grid (|lambda_i - u_i grid| <=
-    grid/2) and the DP counts subsets by the integer sum of the u_i: n terms (the
-    set S, or its complement when that is smaller) so every point's placed value
-    differs from its loss by at most n * grid / 4 (the factor 1/2 of the loss times
-    n roundings of grid/2), plus a float slack (q + 4) * 2^-52 * (sum lambda + |offset|)
-    covering rounding in both computations: that total is ``error_bound``. The
-    default grid makes n * grid / 4 one eighth of the narrowest bin. Cost
-    O(q * n * n * max(lambda) / grid) exact integer additions.
+        Each eigenvalue is rounded to a multiple u_i * grid (|lambda_i - u_i grid| <=
+        grid/2) and the DP counts subsets by the integer sum of the u_i: n terms (the
+        set S, or its complement when that is smaller) so every point's placed value
+        differs from its loss by at most n * grid / 4 (the factor 1/2 of the loss times
+        n roundings of grid/2), plus a float slack (q + 4) * 2^-52 * (sum lambda + |offset|)
+        covering rounding in both computations: that total is ``error_bound``. The
+        default grid makes n * grid / 4 one eighth of the narrowest bin. Cost
+        O(q * n * n * max(lambda) / grid) exact integer additions.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastscape.theory import loss_histogram
-    >>> h = loss_histogram([4.0, 2.0, 1.0], 1, np.array([0.0, 1.0, 2.0, 3.0]))
-    >>> h.counts, h.underflow, h.overflow
-    ((0, 1, 2), 0, 0)
+        Examples
+        --------
+        >>> import numpy as np
+
+    from .laws import _set
+        >>> from fastscape.theory import loss_histogram
+        >>> h = loss_histogram([4.0, 2.0, 1.0], 1, np.array([0.0, 1.0, 2.0, 3.0]))
+        >>> h.counts, h.underflow, h.overflow
+        ((0, 1, 2), 0, 0)
     """
     lam = _as_spectrum(spectrum)
     q, p = _as_pq(lam.size, p, all_ranks)
@@ -376,7 +385,7 @@ def loss_histogram(
     big = math.comb(q, n) > _INT64_MAX
     work = q * n * (umax + 1) * (20 if big else 1)  # Python-int additions cost ~20x
     if (n + 1) * (umax + 1) > 50_000_000 or work > 4e9:
-        raise ValueError(
+        raise HistogramTooLargeError(
             f"the histogram DP is too large: {(n + 1) * (umax + 1):,} cells, about "
             f"{work:.2g} additions (grid = {grid:.3g}, n = {n} summed eigenvalues); pass a "
             "coarser grid= (error_bound grows as n * grid / 4) or fewer bins, or skip the "
