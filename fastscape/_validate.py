@@ -122,3 +122,14 @@ def as_flag(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}; pass {name}=True or False")
     return bool(value)
+
+
+def as_int(value, name: str, minimum: int = 0, hint: str = "") -> int:
+    """``value`` as a Python int >= ``minimum`` (bools and floats refused), else ValueError."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (numbers.Integral, np.integer))
+        or value < minimum
+    ):
+        raise ValueError(f"{name} must be an integer >= {minimum}{hint}, got {value!r}")
+    return int(value)

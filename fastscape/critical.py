@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from . import theory as _th
-from ._validate import as_flag, as_weight_decay, as_widths
+from ._validate import as_flag, as_matrix, as_weight_decay, as_widths
 from .inertia import Classification, Tolerances, classify, global_min_loss
 from .moments import RANK_RTOL, Moments, as_moments
 from .pointset import CriticalPointSet, _build
@@ -105,7 +105,7 @@ def canonical_point(moments: Moments, widths, index_set, *, C=None) -> list[np.n
     a[:, : len(s)] = u
     b[: len(s)] = u.T @ m.least_squares()
     if C is not None:
-        c = np.asarray(C, dtype=float)
+        c = as_matrix(C, "C")
         if c.shape != (p, p) or np.linalg.cond(c) > 1e12:
             raise ValueError(f"C must be an invertible ({p}, {p}) matrix")
         a, b = a @ c, np.linalg.solve(c, b)
@@ -131,8 +131,9 @@ def _check_set(s, q, p):
         raise TypeError(f"an index set must be a sequence of integers, got {s!r}") from None
     if len(set(t)) != len(t) or (t and (t[0] < 0 or t[-1] >= q)) or len(t) > p:
         raise ValueError(
-            f"index set {t} must hold at most p = {p} distinct positions in 0..{q - 1} "
-            f"(q = {q} = rank of Sigma)"
+            f"index set {t} must hold at most p = {p} distinct 0-based positions in "
+            f"0..{q - 1} into the q = {q} positive eigenvalues of Sigma "
+            "(Moments.spectrum().values, descending)"
         )
     return t
 
@@ -150,6 +151,16 @@ def _enumerate(ranks, q, p):
     else:
         raise ValueError(f"ranks must be 'all', 'full' or an int, got {ranks!r}")
     return [s for k in ks for s in itertools.combinations(range(q), k)]
+
+
+def _index_sets(ranks, index_sets, q, p):
+    """The sets to build: all of the given ranks, or the given ones, checked."""
+    if index_sets is None:
+        return _enumerate(ranks, q, p)
+    sets = [_check_set(s, q, p) for s in index_sets]
+    if not sets:
+        raise ValueError("index_sets is empty: give at least one, or None for all of them")
+    return sets
 
 
 def _padded(sets, p):
@@ -279,10 +290,7 @@ def critical_points(
         )
     vals, q, tie_tol = _data_levels(m)
     _warn_ties(vals[:q], tie_tol, "eigenvalues of Sigma")
-    if index_sets is None:
-        sets = _enumerate(ranks, q, p)
-    else:
-        sets = [_check_set(s, q, p) for s in index_sets]
+    sets = _index_sets(ranks, index_sets, q, p)
     vecs = m.spectrum().vectors
     # unit j of the point of S uses eigenvector S[j]: A = U_S, B = U_S^T Syx Sxx^-1;
     # a zero column appended to U (index -1) fills the unused units
@@ -324,10 +332,7 @@ def _weight_decay_points(m, dx, p, dy, mu, ranks, verify, tol, threads, gauge, r
             stacklevel=2,
         )
     q_mu = int(np.sum(sv > mu + tie_tol))
-    if index_sets is None:
-        sets = _enumerate(ranks, q_mu, p)
-    else:
-        sets = [_check_set(s, q_mu, p) for s in index_sets]
+    sets = _index_sets(ranks, index_sets, q_mu, p)
     rows, pl, pi, pn = [], [], [], []
     for s in sets:
         qm = _random_gauge(rng, p, orthogonal=True) if gauge == "random" else None

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_weights, as_widths
+from ._validate import as_weight_decay, as_weights, as_widths
 from .inertia import _grad_scale, _loss_tol, _rtol
 from .moments import Moments, as_moments
 
@@ -58,19 +58,6 @@ def _positive_spectrum(m: Moments):
 
     vals, q, tie = _data_levels(m)
     return vals[:q], m.spectrum().vectors[:, :q], tie
-
-
-def _index_set(index_set, q: int) -> tuple[int, ...]:
-    try:
-        s = tuple(int(i) for i in index_set)
-    except TypeError:
-        raise TypeError(f"index_set must be a sequence of integers, got {index_set!r}") from None
-    if len(set(s)) != len(s) or any(i < 0 or i >= q for i in s):
-        raise ValueError(
-            f"index_set {s} must hold distinct 0-based positions 0..{q - 1} into the q = {q} "
-            "positive eigenvalues of Sigma (Moments.spectrum().values, descending)"
-        )
-    return tuple(sorted(s))
 
 
 def deep_point(moments: Moments, widths, index_set, *, representative: str = "tight"):
@@ -110,7 +97,9 @@ def deep_point(moments: Moments, widths, index_set, *, representative: str = "ti
     if representative not in REPRESENTATIVES:
         raise ValueError(f"representative must be 'tight' or 'loose', got {representative!r}")
     vals, vecs, _ = _positive_spectrum(m)
-    s = _index_set(index_set, vals.size)
+    from . import critical as _cr
+
+    s = _cr._check_set(index_set, vals.size, vals.size)
     r, depth = len(s), len(w) - 1
     if r > min(w):
         raise ValueError(f"|index_set| = {r} exceeds the bottleneck width p = {min(w)}")
@@ -416,7 +405,7 @@ def deep_critical_points(
     w = as_widths(widths, min_len=4)
     if w[0] != m.dx or w[-1] != m.dy:
         raise ValueError(f"widths must start with dx = {m.dx} and end with dy = {m.dy}, got {w}")
-    if weight_decay != 0.0:
+    if as_weight_decay(weight_decay) != 0.0:
         raise ValueError(
             "deep_critical_points has no closed form with weight_decay > 0 (beyond W = 0, "
             "a strict local minimum for H >= 3); classify points of your own with "
@@ -432,12 +421,7 @@ def deep_critical_points(
     vals, _, tie = _positive_spectrum(m)
     q, p = vals.size, min(w)
     _cr._warn_ties(vals, tie, "eigenvalues of Sigma")
-    if index_sets is not None:
-        sets = [_index_set(s, q) for s in index_sets]
-        if any(len(s) > p for s in sets):
-            raise ValueError(f"every index set needs |S| <= p = {p}")
-    else:
-        sets = _cr._enumerate(ranks, q, p)
+    sets = _cr._index_sets(ranks, index_sets, q, p)
     rows, points, preds = [], [], []
     for s in sets:
         for rep in reps:

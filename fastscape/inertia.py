@@ -46,7 +46,7 @@ import scipy.optimize
 
 from . import theory as _th
 from ._blas import single_threaded_blas
-from ._validate import as_flag, as_weight_decay, as_weights, as_widths
+from ._validate import as_flag, as_int, as_weight_decay, as_weights, as_widths
 from .derivatives import HessianTooLargeError, _available_memory
 from .kernels import derivatives as _kd
 from .kernels import inertia as _ki
@@ -121,11 +121,7 @@ def _factor_norms(thetas, widths, residual):
 
 
 def _check_threads(threads):
-    if threads is not None and (
-        isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1
-    ):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-    return numba.get_num_threads() if threads is None else int(threads)
+    return numba.get_num_threads() if threads is None else as_int(threads, "threads", 1)
 
 
 def _rotate_outputs(thetas, widths, syx, basis):

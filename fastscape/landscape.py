@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ._validate import as_int
 from .engine import Merger, Plan, _chunk_plan, _total, compute_chunks
 from .moments import Moments
 from .runstore import RunStore, sha256_bytes
@@ -43,10 +44,9 @@ def random_spectrum(q: int, seed: int) -> np.ndarray:
     >>> fastscape.random_spectrum(3, 0).round(3)
     array([1.137, 0.77 , 0.541])
     """
-    if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 1:
-        raise ValueError(f"q must be an integer >= 1, got {q!r}")
+    q = as_int(q, "q", 1)
     rng = np.random.default_rng(int(seed))
-    return np.ascontiguousarray(np.sort(rng.uniform(0.5, 1.5, int(q)))[::-1])
+    return np.ascontiguousarray(np.sort(rng.uniform(0.5, 1.5, q))[::-1])
 
 
 def spectrum_of(source) -> tuple[np.ndarray, float, str]:
@@ -98,12 +98,6 @@ def _edges(lam, p, all_ranks, offset, bins) -> tuple[np.ndarray, bool]:
     scale = max(abs(edges[0]), abs(edges[-1]))
     uniform = bool(np.allclose(w, w[0], rtol=1e-9, atol=0) and w[0] > 1e-9 * scale)
     return np.ascontiguousarray(edges), uniform
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def enumerate_landscape(
@@ -167,14 +161,14 @@ def enumerate_landscape(
     """
     lam, offset, kind = spectrum_of(source)
     q = lam.size
-    p = _check_int("p", p, 1)
+    p = as_int(p, "p", 1)
     if p > q and not all_ranks:
         raise ValueError(
             f"p = {p} > q = {q}: there are no full-rank critical points (C(q, p) = 0); "
             "choose p <= q (q is the number of positive eigenvalues) or use all_ranks"
         )
-    n_lowest = _check_int("n_lowest", n_lowest, 0)
-    n_highest = _check_int("n_highest", n_highest, 0)
+    n_lowest = as_int(n_lowest, "n_lowest", 0)
+    n_highest = as_int(n_highest, "n_highest", 0)
     total = _total(q, p, all_ranks)
     if total > _INT64_MAX:
         years = total / _RATE / 3.15e7
@@ -185,11 +179,11 @@ def enumerate_landscape(
         )
     if chunk_size is None:
         chunk_size = max(2**16, min(2**23, -(-total // 64)))
-    chunk_size = _check_int("chunk_size", chunk_size, 1)
+    chunk_size = as_int(chunk_size, "chunk_size", 1)
     if resume and out is None:
         raise ValueError("resume=True needs out= (the run directory to resume)")
     if threads is not None:
-        threads = _check_int("threads", threads, 1)
+        threads = as_int(threads, "threads", 1)
         _check_thread_limit(threads, client)
     edges, uniform = _edges(lam, p, all_ranks, offset, bins)
     thr = None if threshold is None else float(threshold)
@@ -350,9 +344,9 @@ def count_landscape(
     t0 = time.perf_counter()
     lam, offset, kind = spectrum_of(source)
     q = lam.size
-    p = _check_int("p", p, 1)
+    p = as_int(p, "p", 1)
     counting._as_pq(q, p, all_ranks)
-    n_lowest = _check_int("n_lowest", n_lowest, 0)
+    n_lowest = as_int(n_lowest, "n_lowest", 0)
     counts = counting.index_counts(q, p, all_ranks=all_ranks)
     if bins is None:  # no histogram
         h = counting.HistogramCounts(np.zeros(0), (), 0, 0, 0.0, 0.0)

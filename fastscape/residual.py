@@ -17,7 +17,7 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from ._validate import as_matrix
+from ._validate import as_int, as_matrix
 from .moments import Moments, as_moments
 
 __all__ = ["HardtMaResult", "hardt_ma_experiment", "residual_global_min", "residual_moments"]
@@ -83,10 +83,9 @@ def residual_global_min(R, depth: int) -> list[np.ndarray]:
     R = as_matrix(R, "R")
     if R.shape[0] != R.shape[1]:
         raise ValueError(f"R must be square (residual layers are d x d), got shape {R.shape}")
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
-    step = scipy.linalg.expm(_real_log(R) / int(depth)) - np.eye(R.shape[0])
-    return [step.copy() for _ in range(int(depth))]
+    depth = as_int(depth, "depth", 1)
+    step = scipy.linalg.expm(_real_log(R) / depth) - np.eye(R.shape[0])
+    return [step.copy() for _ in range(depth)]
 
 
 def residual_moments(R, *, noise: float = 0.1, sxx=None) -> Moments:
@@ -161,11 +160,13 @@ def hardt_ma_experiment(
     >>> res.all_inside_global, bool(res.inside.any())
     (True, True)
     """
-    from . import derivatives as _d
     from .critical import classify
+    from .kernels import derivatives as _kd
     from .network import flatten, unflatten
 
     moments = as_moments(moments)
+    depth = as_int(depth, "depth", 1)
+    starts = as_int(starts, "starts", 1)
     if moments.dx != moments.dy:
         raise ValueError(
             f"residual layers are square: need dx == dy, got {moments.dx} != {moments.dy}"
@@ -173,20 +174,25 @@ def hardt_ma_experiment(
     if not 0 < tau < 1:
         raise ValueError(f"tau must lie in (0, 1), got {tau}")
     d = moments.dx
-    widths = [d] * (int(depth) + 1)
+    widths = [d] * (depth + 1)
     rng = np.random.default_rng(seed)
     scale = max(1.0, float(np.linalg.norm(moments.syx)))
 
-    def fg(theta):
-        ws = unflatten(theta, widths)
-        g = flatten(_d.gradient(ws, moments, residual=True))
-        return float(g @ g), 2.0 * _d.hvp(ws, moments, g, residual=True)
+    wid = np.asarray(widths, dtype=np.int64)
+    sxx, syx = moments.sxx, moments.syx
+
+    def fg(theta):  # the kernels directly: inputs were checked once, above
+        g = np.empty_like(theta)
+        _kd.gradient(theta, wid, sxx, syx, True, 0.0, g)
+        hg = np.empty_like(theta)
+        _kd.hvp(theta, wid, sxx, syx, True, 0.0, g, hg)
+        return float(g @ g), 2.0 * hg
 
     norms, grads, losses, kinds, inside = [], [], [], [], []
     gmin = None
-    for _ in range(int(starts)):
+    for _ in range(starts):
         ws = []
-        for _k in range(int(depth)):
+        for _k in range(depth):
             a = rng.standard_normal((d, d))
             ws.append(a * (start_norm / np.linalg.norm(a, 2)))
         res = scipy.optimize.minimize(

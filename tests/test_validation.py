@@ -268,3 +268,21 @@ def test_tol_is_checked_the_same_everywhere(tol, err, verify):
         fastscape.critical_points(m, [2, 1, 1, 2], verify=verify, tol=tol)
     with pytest.raises(err, match="tol"):
         fastscape.classify([np.ones((1, 2)), np.ones((2, 1))], m, tol=tol)
+
+
+def test_more_bad_inputs_get_clear_errors():
+    m = fastscape.Moments(np.eye(2), np.diag([2.0, 1.0]), np.eye(2) * 3)
+    with pytest.raises(ValueError, match="index_sets is empty"):
+        fastscape.critical_points(m, [2, 1, 2], index_sets=[])
+    with pytest.raises(ValueError, match="index_sets is empty"):
+        fastscape.deep_critical_points(m, [2, 1, 1, 2], index_sets=[])
+    with pytest.raises(TypeError, match="weight_decay"):
+        fastscape.deep_critical_points(m, [2, 1, 1, 2], weight_decay="x")
+    with pytest.raises(TypeError, match="C must be a numeric array"):
+        fastscape.canonical_point(m, [2, 1, 2], (0,), C="ab")
+    with pytest.raises(ValueError, match="C contains NaN"):
+        fastscape.canonical_point(m, [2, 1, 2], (0,), C=[[np.nan]])
+    with pytest.raises(ValueError, match="starts must be an integer >= 1"):
+        fastscape.hardt_ma_experiment(m, 2, starts=0)
+    with pytest.raises(ValueError, match="depth must be an integer >= 1"):
+        fastscape.hardt_ma_experiment(m, 0)

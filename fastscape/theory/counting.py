@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import as_int
 from .laws import _set
 
 __all__ = [
@@ -46,11 +47,8 @@ class HistogramTooLargeError(ValueError):
 
 
 def _as_pq(q, p, all_ranks):
-    if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 1:
-        raise ValueError(f"q must be an integer >= 1, got {q!r}")
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
-        raise ValueError(f"p must be an integer >= 1 (the hidden width), got {p!r}")
-    q, p = int(q), int(p)
+    q = as_int(q, "q", 1)
+    p = as_int(p, "p", 1, " (the hidden width)")
     if p > q and not all_ranks:
         raise ValueError(
             f"p = {p} > q = {q}: there is no full-rank critical point (C(q, p) = 0); "
@@ -348,24 +346,25 @@ def loss_histogram(
 ) -> HistogramCounts:
     """Histogram of critical values by dynamic programming over the eigenvalues.
 
-        Each eigenvalue is rounded to a multiple u_i * grid (|lambda_i - u_i grid| <=
-        grid/2) and the DP counts subsets by the integer sum of the u_i: n terms (the
-        set S, or its complement when that is smaller) so every point's placed value
-        differs from its loss by at most n * grid / 4 (the factor 1/2 of the loss times
-        n roundings of grid/2), plus a float slack (q + 4) * 2^-52 * (sum lambda + |offset|)
-        covering rounding in both computations: that total is ``error_bound``. The
-        default grid makes n * grid / 4 one eighth of the narrowest bin. Cost
-        O(q * n * n * max(lambda) / grid) exact integer additions.
+            Each eigenvalue is rounded to a multiple u_i * grid (|lambda_i - u_i grid| <=
+            grid/2) and the DP counts subsets by the integer sum of the u_i: n terms (the
+            set S, or its complement when that is smaller) so every point's placed value
+            differs from its loss by at most n * grid / 4 (the factor 1/2 of the loss times
+            n roundings of grid/2), plus a float slack (q + 4) * 2^-52 * (sum lambda + |offset|)
+            covering rounding in both computations: that total is ``error_bound``. The
+            default grid makes n * grid / 4 one eighth of the narrowest bin. Cost
+            O(q * n * n * max(lambda) / grid) exact integer additions.
 
-        Examples
-        --------
-        >>> import numpy as np
+            Examples
+            --------
+            >>> import numpy as np
 
+        from .._validate import as_int
     from .laws import _set
-        >>> from fastscape.theory import loss_histogram
-        >>> h = loss_histogram([4.0, 2.0, 1.0], 1, np.array([0.0, 1.0, 2.0, 3.0]))
-        >>> h.counts, h.underflow, h.overflow
-        ((0, 1, 2), 0, 0)
+            >>> from fastscape.theory import loss_histogram
+            >>> h = loss_histogram([4.0, 2.0, 1.0], 1, np.array([0.0, 1.0, 2.0, 3.0]))
+            >>> h.counts, h.underflow, h.overflow
+            ((0, 1, 2), 0, 0)
     """
     lam = _as_spectrum(spectrum)
     q, p = _as_pq(lam.size, p, all_ranks)
@@ -467,8 +466,7 @@ def lowest_critical_values(
     """
     lam = _as_spectrum(spectrum)
     q, p = _as_pq(lam.size, p, all_ranks)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be an integer >= 0, got {n!r}")
+    n = as_int(n, "n", 0)
     ks = range(min(p, q) + 1) if all_ranks else [p]
     heap = []
     for k in ks:
