@@ -126,8 +126,9 @@ def build_table(benchmarks: list[dict]) -> tuple[str, list[str]]:
             t = r.get((kind, peer))
             return None if t is None or base is None else t / base
 
-        floor_t = min(t for t in (r.get(("hessian", "fill")), r.get(("hessian", "pfill"))) if t)
-        separate = None if fs is None else fs / floor_t
+        fills = [t for t in (r.get(("hessian", "fill")), r.get(("hessian", "pfill"))) if t]
+        floor_t = min(fills) if fills else None  # none when -k left the fills out
+        separate = None if fs is None or floor_t is None else fs / floor_t
         il = r.get("interleaved")
         to_floor = il["ratio"] if il else separate
         peak = r.get("peak")

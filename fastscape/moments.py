@@ -85,7 +85,7 @@ class Moments:
     array([4., 1.])
     """
 
-    __slots__ = ("sxx", "syx", "syy", "_spectrum")
+    __slots__ = ("sxx", "syx", "syy", "_spectrum", "_least_squares", "_scale")
 
     def __init__(self, sxx, syx, syy):
         sxx = as_matrix(sxx, "sxx")
@@ -105,7 +105,8 @@ class Moments:
         object.__setattr__(self, "sxx", _symmetric(sxx, "sxx"))
         object.__setattr__(self, "syx", syx)
         object.__setattr__(self, "syy", _symmetric(syy, "syy"))
-        object.__setattr__(self, "_spectrum", None)
+        for name in ("_spectrum", "_least_squares", "_scale"):  # computed once, on demand
+            object.__setattr__(self, name, None)
         for a in (self.sxx, self.syx, self.syy):
             a.flags.writeable = False
 
@@ -185,9 +186,13 @@ class Moments:
         )
 
     def least_squares(self) -> np.ndarray:
-        """The one-layer optimum L* = Syx Sxx^-1, shape (dy, dx)."""
-        c = self._cholesky()
-        return scipy.linalg.cho_solve((c, True), self.syx.T).T
+        """The one-layer optimum L* = Syx Sxx^-1, shape (dy, dx) (read-only, computed once)."""
+        if self._least_squares is None:
+            c = self._cholesky()
+            ls = np.ascontiguousarray(scipy.linalg.cho_solve((c, True), self.syx.T).T)
+            ls.flags.writeable = False
+            object.__setattr__(self, "_least_squares", ls)
+        return self._least_squares
 
     def spectrum(self) -> Spectrum:
         """Eigenvalues of Sigma = Syx Sxx^-1 Syx^T, descending, with unit eigenvectors.
@@ -220,8 +225,11 @@ class Moments:
     @property
     def scale(self) -> float:
         """max(lambda_1, |Syy|_2): the data scale that rank and tie tolerances are relative to."""
-        vals = self.spectrum().values
-        return max(float(vals[0]) if vals.size else 0.0, float(np.linalg.norm(self.syy, 2)))
+        if self._scale is None:
+            vals = self.spectrum().values
+            scale = max(float(vals[0]) if vals.size else 0.0, float(np.linalg.norm(self.syy, 2)))
+            object.__setattr__(self, "_scale", scale)
+        return self._scale
 
     def rank(self, tol: float | None = None) -> int:
         """q = rank(Sigma): eigenvalues above ``tol``.

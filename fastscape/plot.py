@@ -409,7 +409,8 @@ def loss_slice(
 ):
     """A 2-D slice of the loss through a point: contour map and 3-D surface side by side.
 
-    The grid is :func:`slice_grid` (same arguments); the point itself is marked in
+    The grid is :func:`slice_grid` (same arguments, except that ``span`` defaults to
+    1.0 here; pass ``span=None`` for its automatic span); the point itself is marked in
     both panels (a white star on the contour map, a black dot on the surface). Pass
     ``fig`` (an empty ``matplotlib.figure.Figure``) to draw without pyplot. With
     the default directions a strict saddle shows as a ridge falling away along the

@@ -43,7 +43,17 @@ _INT64_MAX = 2**63 - 1
 
 
 class HistogramTooLargeError(ValueError):
-    """The exact loss-histogram DP would need too many cells or additions."""
+    """The exact loss-histogram DP would need too many cells or additions.
+
+    Examples
+    --------
+    >>> from fastscape.theory import HistogramTooLargeError, loss_histogram
+    >>> try:
+    ...     loss_histogram([1.0 + i / 1000 for i in range(1000)][::-1], 500, [0.0, 1e3])
+    ... except HistogramTooLargeError as e:
+    ...     print(str(e)[:31])
+    the histogram DP is too large: 
+    """
 
 
 def _as_pq(q, p, all_ranks):
