@@ -11,7 +11,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit
-from .linalg import between, layer_factors, left_products, mm, offsets_of, right_products
+from .linalg import layer_factors, left_products, mm, offsets_of, right_products
 
 
 @jit()
@@ -93,37 +93,6 @@ def hvp(theta, widths, sxx, syx, residual, mu, v, out):
 
 
 @jit()
-def hessian_blocks(theta, widths, sxx, syx, residual):
-    """The small matrices every Hessian entry is built from (pair index k * H + l).
-
-    gn_r[k, l] = R_k^T R_l, gn_l[k, l] = L_k Sxx L_l^T (Gauss-Newton part) and, for
-    lo < hi, res_p[lo, hi] = R_hi^T G L_lo^T, res_m[lo, hi] = (F_{hi-1}..F_{lo+1})^T.
-    """
-    fs = layer_factors(theta, widths, residual)
-    H = len(fs)
-    ls = left_products(fs, widths[0])
-    rs = right_products(fs, widths[-1])
-    g = mm(ls[-1], sxx) - syx
-    empty = np.zeros((1, 1))
-    gn_r = []
-    gn_l = []
-    res_p = []
-    res_m = []
-    for k in range(H):
-        lsx = mm(ls[k], sxx)
-        for l in range(H):
-            gn_r.append(mm(rs[k].T, rs[l]))
-            gn_l.append(mm(lsx, ls[l].T))
-            if k < l:
-                res_p.append(mm(mm(rs[l].T, g), ls[k].T))
-                res_m.append(np.ascontiguousarray(between(fs, k, l).T))
-            else:
-                res_p.append(empty)
-                res_m.append(empty)
-    return gn_r, gn_l, res_p, res_m
-
-
-@jit()
 def _put(dst, start, src, transpose):
     """Write src (or src.T) row-major into dst[start:] (explicit loops compile fast)."""
     m, n = src.shape
@@ -139,7 +108,7 @@ def _put(dst, start, src, transpose):
 
 @jit()
 def hessian_pack(theta, widths, sxx, syx, residual):
-    """The blocks of :func:`hessian_blocks`, computed directly into flat buffers.
+    """THEORY.md's Hessian blocks, computed directly into flat buffers.
 
     Returns flat float64 buffers ``A, B, U, V`` and int64 offsets ``oa, ob, ou, ov``
     (pair index i = k * H + l, block i is ``X[ox[i]:ox[i + 1]]`` row-major). The

@@ -64,12 +64,3 @@ def right_products(fs, dy):
             rs.append(mm(rs[-1], fs[k]))
     rs.reverse()
     return rs
-
-
-@jit()
-def between(fs, lo, hi):
-    """M = F_{hi-1} ... F_{lo+1}: the map from layer lo's output to layer hi's input."""
-    m = np.eye(fs[lo].shape[0])
-    for j in range(lo + 1, hi):
-        m = mm(fs[j], m)
-    return m

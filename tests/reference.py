@@ -82,6 +82,31 @@ def jacobian(ws, residual=False):
     return np.hstack(blocks)
 
 
+def hessian_blocks(ws, sxx, syx, residual=False):
+    """THEORY.md's named blocks, pair index i = k * H + l: dicts keyed by i.
+
+    gn_r[i] = R_k^T R_l, gn_l[i] = L_k Sxx L_l^T and, for k < l, res_p[i] = R_l^T G L_k^T
+    and res_m[i] = (F_(l-1) ... F_(k+1))^T (L_k = F_(k-1)...F_0, R_k = F_(H-1)...F_(k+1)).
+    """
+    fs = factors(ws, residual)
+    H = len(fs)
+    dx, dy = fs[0].shape[1], fs[-1].shape[0]
+    L = [reduce(lambda acc, f: f @ acc, fs[:k], np.eye(dx)) for k in range(H)]
+    R = [reduce(lambda acc, f: acc @ f, fs[k + 1 :][::-1], np.eye(dy)) for k in range(H)]
+    G = product(ws, residual) @ sxx - syx
+    gn_r, gn_l, res_p, res_m = {}, {}, {}, {}
+    for k in range(H):
+        for l in range(H):
+            i = k * H + l
+            gn_r[i] = R[k].T @ R[l]
+            gn_l[i] = L[k] @ sxx @ L[l].T
+            if k < l:
+                res_p[i] = R[l].T @ G @ L[k].T
+                chain = reduce(lambda acc, f: f @ acc, fs[k + 1 : l], np.eye(fs[k].shape[0]))
+                res_m[i] = chain.T
+    return gn_r, gn_l, res_p, res_m
+
+
 def gradient(ws, sxx, syx, residual=False, mu=0.0):
     """Flat gradient J^T vec(W Sxx - Syx) + mu theta."""
     W = product(ws, residual)

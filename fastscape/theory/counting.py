@@ -51,8 +51,8 @@ class HistogramTooLargeError(ValueError):
     >>> try:
     ...     loss_histogram([1.0 + i / 1000 for i in range(1000)][::-1], 500, [0.0, 1e3])
     ... except HistogramTooLargeError as e:
-    ...     print(str(e)[:31])
-    the histogram DP is too large: 
+    ...     print(str(e)[:30])
+    the histogram DP is too large:
     """
 
 
