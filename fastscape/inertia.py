@@ -351,8 +351,7 @@ def _numerical_min(m, w, residual, mu) -> float:
 
     def fg(theta):
         g = np.empty_like(theta)
-        _kd.gradient(theta, wid, m.sxx, m.syx, residual, mu, g)
-        return _kd.loss(theta, wid, m.sxx, m.syx, m.trace_syy, residual, mu), g
+        return _kd.loss_gradient(theta, wid, m.sxx, m.syx, m.trace_syy, residual, mu, g), g
 
     starts = []
     if not residual:  # balanced start: rank-r truncation of the least-squares map

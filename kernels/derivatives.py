@@ -38,6 +38,16 @@ def loss(theta, widths, sxx, syx, tr_syy, residual, mu):
 @jit()
 def gradient(theta, widths, sxx, syx, residual, mu, out):
     """Write dl/dtheta into out (N,): layer k gets R_k^T G L_k^T + mu W_k."""
+    loss_gradient(theta, widths, sxx, syx, 0.0, residual, mu, out)
+    return out
+
+
+@jit()
+def loss_gradient(theta, widths, sxx, syx, tr_syy, residual, mu, out):
+    """Return the loss and write its gradient into out, from one set of layer products.
+
+    With G = W Sxx - Syx the loss is 1/2 tr Syy + 1/2 sum W o (G - Syx) (+ mu/2 |theta|^2).
+    """
     fs = layer_factors(theta, widths, residual)
     ls = left_products(fs, widths[0])
     rs = right_products(fs, widths[-1])
@@ -52,7 +62,14 @@ def gradient(theta, widths, sxx, syx, residual, mu, out):
             for b in range(blk.shape[1]):
                 i = off[k] + a * blk.shape[1] + b
                 out[i] = blk[a, b] + mu * theta[i]
-    return out
+    w = ls[-1]
+    total = 0.5 * tr_syy
+    for i in range(w.shape[0]):
+        for j in range(w.shape[1]):
+            total += 0.5 * w[i, j] * (g[i, j] - syx[i, j])
+    if mu != 0.0:
+        total += 0.5 * mu * np.dot(theta, theta)
+    return total
 
 
 @jit()

@@ -40,7 +40,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit
-from .derivatives import gradient, hessian_serial, loss
+from .derivatives import hessian_serial, loss_gradient
 from .lapack import tridiagonal_workspace, tridiagonalize
 
 #: Shifts evaluated per Sturm sweep (independent recurrences, run side by side).
@@ -315,8 +315,7 @@ def inertia_range(thetas, lo, hi, step, job):
     ws = inertia_workspace(n)
     for i in range(lo, hi, step):
         th = thetas[i]
-        losses[i] = loss(th, widths, sxx, syx, tr_syy, residual, mu)
-        gradient(th, widths, sxx, syx, residual, mu, g)
+        losses[i] = loss_gradient(th, widths, sxx, syx, tr_syy, residual, mu, g)
         grad_norms[i] = np.sqrt(np.dot(g, g))
         hessian_serial(th, widths, sxx, syx, residual, mu, h)
         lmin, lmax, neg, pos = symmetric_inertia(h, blocks, decouple, rtol, floors[i], ws)

@@ -255,3 +255,19 @@ def test_packed_blocks_are_theorys_blocks(widths, residual):
             else:
                 assert_close(u, res_m[j].T, scale, what=f"U {k}{l}")
                 assert_close(v, res_p[j], scale, what=f"V {k}{l}")
+
+
+@derivative_settings
+@given(problems())
+def test_loss_gradient_kernel_is_loss_and_gradient(p):
+    """One pass for both (batch verification, L-BFGS): the same numbers as the two kernels."""
+    m = moments_of(p)
+    theta = ref.flat(p.weights)
+    w = np.asarray(p.widths, dtype=np.int64)
+    g = np.empty_like(theta)
+    value = kd.loss_gradient(theta, w, m.sxx, m.syx, m.trace_syy, p.residual, p.mu, g)
+    expected = ref.loss_moments(p.weights, m.sxx, m.syx, m.syy, p.residual, p.mu)
+    assert_close(value, expected, loss_term_scale(p.weights, m, p.residual, p.mu), what="loss")
+    g2 = np.empty_like(theta)
+    kd.gradient(theta, w, m.sxx, m.syx, p.residual, p.mu, g2)
+    assert np.array_equal(g, g2)
