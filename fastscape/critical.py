@@ -268,14 +268,8 @@ def critical_points(
         index_sets=index_sets,
     )
     if len(w) > 3:
-        try:
-            from .deep import deep_critical_points
-        except ImportError:
-            raise NotImplementedError(
-                "critical points of networks with more than two layers are computed by "
-                "fastscape.deep.deep_critical_points, which is not available in this build; "
-                "use widths [dx, p, dy]"
-            ) from None
+        from .deep import deep_critical_points
+
         return deep_critical_points(moments, widths, **opts)
     m = as_moments(moments)
     dx, p, dy = _two_layer_widths(w, m)

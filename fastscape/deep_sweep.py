@@ -104,7 +104,7 @@ def _random_rank(rows: int, cols: int, rng) -> np.ndarray:
 def _mixed(m: Moments, widths, s, rng, tries: int = 12):
     from . import derivatives as _d
 
-    vals, vecs, _ = _positive_spectrum(m)
+    _, vecs, _ = _positive_spectrum(m)
     r, depth = len(s), len(widths) - 1
     us = vecs[:, list(s)]
     b = us.T @ m.least_squares()

@@ -9,6 +9,7 @@ import numpy as np
 from ._validate import as_flag, as_weight_decay
 from .inertia import KINDS, _assess, _global_min, _loss_tol, _prepare_point, _rtol
 from .moments import Moments, as_moments
+from .network import unflatten
 
 __all__ = ["CriticalPointSet"]
 
@@ -73,13 +74,7 @@ class CriticalPointSet:
 
     def weights(self, i: int) -> list[np.ndarray]:
         """The weights [W_1, ..., W_H] of point i (copies)."""
-        th = self.thetas[int(i)]
-        out, off = [], 0
-        for k in range(len(self.widths) - 1):
-            n = self.widths[k + 1] * self.widths[k]
-            out.append(th[off : off + n].reshape(self.widths[k + 1], self.widths[k]).copy())
-            off += n
-        return out
+        return [x.copy() for x in unflatten(self.thetas[int(i)], self.widths)]
 
     def counts(self) -> dict:
         """Number of points of each kind."""

@@ -100,7 +100,7 @@ FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 REGISTRY: list = []
 
 
-def jit(*, parallel: bool = False, fastmath: bool = True, inline: str = "never"):
+def jit(*, parallel: bool = False, fastmath: bool = True):
     """Return a decorator that compiles a function with fastscape's Numba options.
 
     Parameters
@@ -110,8 +110,6 @@ def jit(*, parallel: bool = False, fastmath: bool = True, inline: str = "never")
     fastmath : bool
         Use :data:`FASTMATH` (True) or IEEE-strict arithmetic (False). Kernels whose
         result must not depend on summation order (exact aggregates) pass False.
-    inline : str
-        Numba's ``inline`` option for small helpers called from other kernels.
     """
     options = dict(
         nopython=True,
@@ -121,7 +119,6 @@ def jit(*, parallel: bool = False, fastmath: bool = True, inline: str = "never")
         fastmath=set(FASTMATH) if fastmath else False,
         error_model="numpy",
         boundscheck=False,
-        inline=inline,
     )
 
     def decorate(func):

@@ -140,7 +140,9 @@ def blocks_to_tridiagonal(h, ncomp, d, e, order, starts, sub, tau, work, iwork):
                 ri = order[lo + i]
                 for j in range(m):
                     sub[i, j] = h[ri, order[lo + j]]
-            info = max(info, tridiagonalize(sub, m, d[pos:], e[pos:], tau, work, iwork))
+            code = tridiagonalize(sub, m, d[pos:], e[pos:], tau, work, iwork)
+            if info == 0:  # keep the first failure (LAPACK: < 0 = illegal argument)
+                info = code
         e[pos + m - 1] = 0.0
         pos += m
     return info

@@ -188,10 +188,6 @@ def is_whitened(sxx, *, rtol: float = 1e-10) -> bool:
     return bool(np.max(np.abs(a - np.eye(a.shape[0])), initial=0.0) <= rtol)
 
 
-def _svals(singular_values) -> np.ndarray:
-    return _values(singular_values)
-
-
 def weight_decay_loss(singular_values, index_set, weight_decay: float, trace_syy: float) -> float:
     """f = 1/2 (tr Syy - sum_{i in S} (sigma_i - mu)^2), whitened two-layer (THEORY.md 4).
 
@@ -201,7 +197,7 @@ def weight_decay_loss(singular_values, index_set, weight_decay: float, trace_syy
     >>> weight_decay_loss([2.0, 1.0], [0], 0.5, 5.0)
     1.375
     """
-    s = _svals(singular_values)
+    s = _values(singular_values)
     idx = _set(index_set, s.size)
     return 0.5 * (float(trace_syy) - float(np.sum((s[idx] - weight_decay) ** 2)))
 
@@ -217,7 +213,7 @@ def weight_decay_global_min_loss(
     >>> weight_decay_global_min_loss([2.0, 1.0, 0.1], 3, 0.5, 5.0)
     1.25
     """
-    s = _svals(singular_values)
+    s = _values(singular_values)
     top = s[: int(p)]
     top = top[top > weight_decay]
     return 0.5 * (float(trace_syy) - float(np.sum((top - weight_decay) ** 2)))
@@ -234,7 +230,7 @@ def weight_decay_morse_index(
     >>> weight_decay_morse_index([2.0, 1.0, 0.1], [1], 2, 0.5)
     2
     """
-    s = _svals(singular_values)
+    s = _values(singular_values)
     idx = _set(index_set, s.size)
     inv = _pairs(s, idx, tie_tol)[0]
     mask = np.ones(s.size, dtype=bool)
@@ -251,7 +247,7 @@ def weight_decay_nullity(singular_values, index_set, p: int, *, tie_tol: float =
     >>> weight_decay_nullity([2.0, 1.0], [0, 1], 3)
     3
     """
-    s = _svals(singular_values)
+    s = _values(singular_values)
     idx = _set(index_set, s.size)
     k = idx.size
     return k * (k - 1) // 2 + k * (int(p) - k) + _pairs(s, idx, tie_tol)[1]
@@ -336,6 +332,6 @@ def deep_weight_decay_global_min_loss(
     >>> round(deep_weight_decay_global_min_loss([2.0, 1.0], 2, 2, 0.5, 5.0), 6)
     1.25
     """
-    s = _svals(singular_values)[: int(p)]
+    s = _values(singular_values)[: int(p)]
     vals = sorted(_mode_value(float(x), int(depth), float(weight_decay)) for x in s)
     return 0.5 * float(trace_syy) + float(np.sum(vals))
