@@ -32,7 +32,6 @@ class Plan:
     threshold: float
     n_lowest: int
     n_highest: int
-    n_index: int
     h: int = 0
     tsum: np.ndarray = None  # low_tables: sums and position sums of every T_L
     tpos: np.ndarray = None
@@ -41,7 +40,7 @@ class Plan:
 
     @classmethod
     def build(
-        cls, lam, q, p, all_ranks, offset, edges, uniform, threshold, n_lowest, n_highest, n_index
+        cls, lam, q, p, all_ranks, offset, edges, uniform, threshold, n_lowest, n_highest
     ) -> Plan:
         """A plan with the split h = theory.split(q) and its tables of low subsets."""
         h = counting.split(q)
@@ -66,7 +65,6 @@ class Plan:
             threshold,
             n_lowest,
             n_highest,
-            n_index,
             h,
             tsum,
             tpos,
@@ -77,6 +75,12 @@ class Plan:
     @property
     def ks(self) -> list[int]:
         return list(range(min(self.p, self.q) + 1)) if self.all_ranks else [self.p]
+
+    @property
+    def n_index(self) -> int:
+        """Length of the Morse-index histogram: the largest index inv(S) + shift, plus one."""
+        q, p = self.q, self.p
+        return max(k * (q - k) + ((q - k) * (p - k) if self.all_ranks else 0) for k in self.ks) + 1
 
 
 #: Smallest piece a chunk is cut into for load balance (smaller chunks stay whole).

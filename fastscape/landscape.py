@@ -189,11 +189,8 @@ def enumerate_landscape(
     thr = None if threshold is None else float(threshold)
     if thr is not None and math.isnan(thr):
         raise ValueError("threshold must be a number, got NaN")
-    kmax = min(p, q)
-    n_index = max(k * (q - k) + ((q - k) * (p - k) if all_ranks else 0) for k in
-                  (range(kmax + 1) if all_ranks else [p])) + 1  # fmt: skip
     plan = Plan.build(lam, q, p, bool(all_ranks), offset, edges, uniform,
-                -np.inf if thr is None else thr, n_lowest, n_highest, n_index)  # fmt: skip
+                -np.inf if thr is None else thr, n_lowest, n_highest)  # fmt: skip
     chunks = _chunk_plan(q, plan.ks, chunk_size)
     manifest = {
         "spectrum_sha256": sha256_bytes(lam.tobytes()),

@@ -49,7 +49,8 @@ def test_dask_summary_equals_local(cluster, tmp_path):
         share = _threads_per_worker(client)
         expected = max(1, os.cpu_count() // 2)  # 2 workers x 1 thread on this host
         assert sorted(share.values()) == [expected, expected]
-        plan = Plan.build(lam, 20, 10, False, 0.0, np.array([0.0, 1.0]), True, -np.inf, 0, 0, 101)
+        plan = Plan.build(lam, 20, 10, False, 0.0, np.array([0.0, 1.0]), True, -np.inf, 0, 0)
+        assert plan.n_index == 10 * 10 + 1
         seen = client.gather(
             [client.submit(_threads_seen_by_task, plan, share, pure=False) for _ in range(4)]
         )

@@ -112,9 +112,7 @@ def test_chunks_cut_into_pieces_merge_exactly():
     q, p = 16, 7
     lam = np.arange(q, 0, -1.0)
     edges, uniform = _edges(lam, p, False, 0.0, 40)
-    plan = engine.Plan.build(
-        lam, q, p, False, 0.0, edges, uniform, float(lam.sum() / 4), 9, 7, p * (q - p) + 1
-    )
+    plan = engine.Plan.build(lam, q, p, False, 0.0, edges, uniform, float(lam.sum() / 4), 9, 7)
     chunks = engine._chunk_plan(q, plan.ks, 1500)
     ref = engine.compute_chunks(plan, chunks, min_piece=10**18)  # nothing cut
     previous = numba.get_num_threads()
