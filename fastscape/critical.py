@@ -3,8 +3,9 @@
 Verification and the tolerances it uses live in ``fastscape.inertia``; the set of
 results in ``fastscape.pointset``.
 
-Data-level decisions (critical_points): lambda_i <= 1e-9 lambda_1 counts as zero (q is
-the rank above it) and |lambda_i - lambda_j| <= 1e-6 lambda_1 counts as a tie.
+Data-level decisions (critical_points), relative to Moments.scale = max(lambda_1,
+|Syy|_2): lambda_i <= 1e-9 scale counts as zero (q = Moments.rank() is the rank above
+it) and |lambda_i - lambda_j| <= 1e-6 scale counts as a tie.
 """
 
 from __future__ import annotations

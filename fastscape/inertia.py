@@ -28,8 +28,9 @@ Tolerances (all relative, default ``rtol = sqrt(eps) ~ 1.5e-8``; ``tol=`` overri
   error of the point itself, which moves eigenvalues by ~ |point error| * |H|);
 - loss: |l - l_min| <= rtol * max(tr Syy, |l|, |l_min|) means "at the global value".
 
-Data-level decisions (critical_points): lambda_i <= 1e-9 lambda_1 counts as zero (q is
-the rank above it) and |lambda_i - lambda_j| <= 1e-6 lambda_1 counts as a tie.
+Data-level decisions (critical_points), relative to Moments.scale = max(lambda_1,
+|Syy|_2): lambda_i <= 1e-9 scale counts as zero (q = Moments.rank() is the rank above
+it) and |lambda_i - lambda_j| <= 1e-6 scale counts as a tie.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .derivatives import hessian, loss
+from .kernels import derivatives as _kd
 from .moments import Moments
 from .network import flatten, unflatten, widths_of
 
@@ -239,12 +240,14 @@ def slice_grid(
         raise ValueError(f"span must be finite and > 0, got {span}")
     half = resolution // 2
     axis = span * np.arange(-half, half + 1) / half
-    widths = widths_of(ws)
+    wid = np.asarray(widths_of(ws), dtype=np.int64)
+    mu = float(weight_decay)  # checked by the loss at the centre, above
     values = np.empty((axis.size, axis.size))
     for i, t in enumerate(axis):
         for j, s in enumerate(axis):
-            w = unflatten(theta + s * d1 + t * d2, widths)
-            values[i, j] = loss(w, moments, residual=residual, weight_decay=weight_decay)
+            point = theta + s * d1 + t * d2
+            args = (moments.sxx, moments.syx, moments.trace_syy, bool(residual), mu)
+            values[i, j] = _kd.loss(point, wid, *args)
     if labels is not None:
         lab1, lab2 = (str(x) for x in labels)
     return LossSlice(axis, axis.copy(), values, np.stack([d1, d2]), (lab1, lab2), center)
