@@ -94,21 +94,16 @@ def low_tables(lam, h, binom, sums, possums, thist):
 
 
 @jit(fastmath=False)
-def _bin_of(v, ext, uniform, e0, inv_w):
+def _bin_of(v, ext):
     """Bin b of v with ext[b] <= v < ext[b + 1]: 0 underflow, 1..nb, nb + 1 overflow.
 
     ``ext`` = [-inf, e_0, ..., e_{nb-1}, nextafter(e_nb, inf), inf] (so the last bin
-    is closed). Uniform bins: the arithmetic guess is off by at most one bin (the
-    caller checks the width is far above rounding) and one branch-free step each
-    way makes it exact. Otherwise a binary search.
+    is closed); a binary search, for edges that are not uniform. For uniform edges
+    ``_run`` computes the bin inline: the arithmetic guess (v - e_0) / w + 1 is off by
+    at most one bin (the caller checks the width is far above rounding) and one
+    branch-free step each way makes it exact.
     """
     nb2 = ext.shape[0] - 2  # nb + 1
-    if uniform:
-        t = min(max((v - e0) * inv_w + 1.0, 0.0), nb2 + 0.0)
-        g = int(t)
-        g += v >= ext[g + 1]
-        g -= v < ext[g]
-        return g
     lo = 0
     hi = nb2
     while lo < hi:  # last g with ext[g] <= v
@@ -201,13 +196,13 @@ def _run(
         for i in range(i0, i1):  # hot pass: branch-free, no calls
             v = offset + 0.5 * (p_h + tsum[i])
             counts[idx0 - tpos[i]] += 1
-            if uniform:  # _bin_of, inlined
+            if uniform:  # the uniform bin (see _bin_of), inline: no calls here
                 t = min(max((v - e0) * inv_w + 1.0, 0.0), top)
                 g = int(t)
                 g += v >= ext[g + 1]
                 g -= v < ext[g]
             else:
-                g = _bin_of(v, ext, uniform, e0, inv_w)
+                g = _bin_of(v, ext)
             hist4[i & 3, g] += 1
             below += v < threshold
             vmin = min(vmin, v)
@@ -215,28 +210,16 @@ def _run(
     else:  # a whole table: the caller adds its position-sum histogram
         vmin = offset + 0.5 * (p_h + tsum[tord[i0]])  # v is monotone in the sum
         vmax = offset + 0.5 * (p_h + tsum[tord[i1 - 1]])
-        if threshold > -np.inf:
-            for i in range(i0, i1):
-                v = offset + 0.5 * (p_h + tsum[i])
-                if uniform:
-                    t = min(max((v - e0) * inv_w + 1.0, 0.0), top)
-                    g = int(t)
-                    g += v >= ext[g + 1]
-                    g -= v < ext[g]
-                else:
-                    g = _bin_of(v, ext, uniform, e0, inv_w)
-                hist4[i & 3, g] += 1
-                below += v < threshold
-        elif uniform and vmin >= e0 and vmax < ext[top_i]:
-            # no threshold (nothing is below -inf) and every value inside the edges:
-            # the guess t lies in [1 - eps, nb + 1 + eps], so no clamp is needed
+        if threshold == -np.inf and uniform and vmin >= e0 and vmax < ext[top_i]:
+            # nothing is below -inf and every value lies inside the edges: the guess
+            # t lies in [1 - eps, nb + 1 + eps], so no clamp is needed
             for i in range(i0, i1):
                 v = offset + 0.5 * (p_h + tsum[i])
                 g = int((v - e0) * inv_w + 1.0)
                 g += v >= ext[g + 1]
                 g -= v < ext[g]
                 hist4[i & 3, g] += 1
-        else:  # no threshold: nothing is below -inf
+        else:
             for i in range(i0, i1):
                 v = offset + 0.5 * (p_h + tsum[i])
                 if uniform:
@@ -245,8 +228,9 @@ def _run(
                     g += v >= ext[g + 1]
                     g -= v < ext[g]
                 else:
-                    g = _bin_of(v, ext, uniform, e0, inv_w)
+                    g = _bin_of(v, ext)
                 hist4[i & 3, g] += 1
+                below += v < threshold  # nothing when threshold = -inf
     # rare passes: only when this run holds a new lowest / highest value
     if vmin < low_worst or (nl < n_low and i1 > i0):
         if do_counts:
