@@ -179,8 +179,10 @@ def _enumerate(args) -> int:
             summary.save(out)
         else:
             if client is None:  # compile first, so the reported rate is the enumeration's own
+                from .landscape import _warmup
+
                 t0 = time.perf_counter()
-                fastscape.enumerate_landscape(fastscape.random_spectrum(6, 0), 3)
+                _warmup()
                 args.compile_seconds = time.perf_counter() - t0
             summary = fastscape.enumerate_landscape(
                 source,
