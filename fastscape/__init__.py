@@ -31,6 +31,18 @@ from .moments import Moments, SingularInputError, Spectrum
 from .network import flatten, num_params, random_weights, unflatten, widths_of
 from .residual import HardtMaResult, hardt_ma_experiment, residual_global_min, residual_moments
 from .summary import LandscapeSummary
+from .topology import (
+    Component,
+    MountainPass,
+    component_of,
+    global_min_components,
+    interpolate,
+    minimum_path,
+    mountain_pass,
+    random_directions,
+    sublevel_components,
+)
+from .topology_neb import NEBResult, neb
 from .warmup import warmup
 
 __version__ = "0.1.0"
@@ -74,4 +86,15 @@ __all__ = [
     "unflatten",
     "warmup",
     "widths_of",
+    "Component",
+    "MountainPass",
+    "NEBResult",
+    "component_of",
+    "global_min_components",
+    "interpolate",
+    "minimum_path",
+    "mountain_pass",
+    "neb",
+    "random_directions",
+    "sublevel_components",
 ]

@@ -406,11 +406,13 @@ def loss_slice(
     labels: tuple[str, str] | None = None,
     title: str | None = None,
     fig=None,
+    unit: bool = True,
 ):
     """A 2-D slice of the loss through a point: contour map and 3-D surface side by side.
 
     The grid is :func:`slice_grid` (same arguments, except that ``span`` defaults to
-    1.0 here; pass ``span=None`` for its automatic span); the point itself is marked in
+    1.0 here; pass ``span=None`` for its automatic span; ``unit=False`` keeps given
+    directions unscaled, as filter-normalised ones need); the point itself is marked in
     both panels (a white star on the contour map, a black dot on the surface). Pass
     ``fig`` (an empty ``matplotlib.figure.Figure``) to draw without pyplot. With
     the default directions a strict saddle shows as a ridge falling away along the
@@ -445,6 +447,7 @@ def loss_slice(
         weight_decay=weight_decay,
         seed=seed,
         labels=labels,
+        unit=unit,
     )
     if fig is None:
         fig = _new_figure(figsize=(11, 4.6))

@@ -12,5 +12,7 @@ from .counting import *  # noqa: F403
 from .counting import __all__ as _counting_all
 from .laws import *  # noqa: F403
 from .laws import __all__ as _laws_all
+from .topology import *  # noqa: F403
+from .topology import __all__ as _topology_all
 
-__all__ = list(_laws_all) + list(_counting_all)
+__all__ = list(_laws_all) + list(_counting_all) + list(_topology_all)
