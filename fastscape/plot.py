@@ -610,3 +610,8 @@ def plot_run_dir(directory) -> list[Path]:
         fig = _new_figure(pyplot=False, figsize=(7, 4.2))
         save(_histogram_figure(fig, *hist, s), "loss_histogram.png")
     return written
+
+
+from .plot_topology import mountain_pass_figure, slice_panels  # noqa: E402, F401
+
+__all__ += ["mountain_pass_figure", "slice_panels"]

@@ -36,6 +36,8 @@ __all__ = ["NEBResult", "neb"]
 
 #: heavy-ball momentum of the band updates
 MOMENTUM = 0.9
+#: the climbing image starts after a fifth of the steps, at most after this many
+CLIMB_AFTER = 200
 
 
 class NEBResult(NamedTuple):
@@ -146,7 +148,7 @@ def neb(
     Gaussian perturbation of relative size ``perturbation`` (so that a band that begins
     on a saddle can leave it), and relaxes for at most ``steps`` steps (heavy-ball
     descent with restarts, see the module docstring). The climbing image is switched on
-    after a fifth of them. The barrier is the exact maximum of the loss along the
+    after a fifth of them (at most 200). The barrier is the exact maximum of the loss along the
     piecewise-linear band, so between two components it is never below the mountain
     pass; inside one component it is the rise of the chords between images, which
     falls like the square of their spacing (use more images to bring it to 0).
@@ -189,7 +191,7 @@ def neb(
     >>> m = fastscape.Moments(np.eye(2), np.diag([2.0, 1.0]), np.eye(2) * 3)
     >>> a = fastscape.canonical_point(m, [2, 1, 2], [0])
     >>> b = [-a[0], -a[1]]  # the other component (sign of the one hidden unit)
-    >>> res = fastscape.neb(a, b, m, images=9, steps=300)
+    >>> res = fastscape.neb(a, b, m, images=9, steps=1000)
     >>> round(res.barrier, 6)  # the mountain pass (lambda_1 - lambda_2) / 2 = (4 - 1) / 2
     1.5
     """
@@ -223,6 +225,7 @@ def neb(
     if not (np.isfinite(k) and k > 0):
         raise ValueError(f"spring must be a positive finite number, got {spring!r}")
     eta = 0.5 / max(curv, 4 * k)  # steepest descent on the NEB force, stable step
+    climb_from = min(steps // 5, CLIMB_AFTER)
     vel = np.zeros((images - 2, ta.size))
     momentum = MOMENTUM
     max_move = 0.05 * size / (images - 1)  # a trust radius per image and step
@@ -241,12 +244,12 @@ def neb(
         gi = g[1:-1]
         along = np.sum(gi * tau, axis=1, keepdims=True)
         f = -(gi - along * tau) + k * (dp - dm)[:, None] * tau
-        if climb and step >= steps // 5:
+        if climb and step >= climb_from:
             ci = 1 + int(np.argmax(e[1:-1]))
             f[ci - 1] = -gi[ci - 1] + 2 * along[ci - 1] * tau[ci - 1]
         fmax = float(np.max(np.linalg.norm(f, axis=1))) / scale
         done = step + 1
-        if fmax < ftol and (not climb or step >= steps // 5):
+        if fmax < ftol and (not climb or step >= climb_from):
             break
         if float(np.sum(f * vel)) < 0:  # adaptive restart (O'Donoghue & Candes 2015)
             vel[:] = 0.0
