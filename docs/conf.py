@@ -17,16 +17,14 @@ import contextlib
 import io
 import os
 import re
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # build from a checkout even without an install
+import fastscape
+import fastscape.plot
+import fastscape.theory
+from fastscape.cli import main as cli_main
 
-import fastscape  # noqa: E402
-import fastscape.plot  # noqa: E402
-import fastscape.theory  # noqa: E402
-from fastscape.cli import main as cli_main  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 project = "fastscape"
 author = "the fastscape developers"
