@@ -567,7 +567,7 @@ SECTIONS = [
     ),
     _s(
         "skip",
-        "Li et al.'s Figure 12.1 for deep linear networks: with and without skip connections",
+        "Li et al.'s Figure 12.1: random slices with and without skip connections, depth 8",
         """
         Li et al. (2018) compare random two-dimensional slices of networks with and
         without skip connections, each direction filter-normalised (every row of every
