@@ -141,6 +141,19 @@ def global_min_components(moments: Moments, widths, *, weight_decay: float = 0.0
 def component_of(weights, moments: Moments, *, weight_decay: float = 0.0) -> Component:
     """The invariants (orientation signs) of a global minimum; see :class:`Component`.
 
+    Parameters
+    ----------
+    weights : list of array_like
+        A global minimum [W_1, ..., W_H].
+    moments : Moments
+    weight_decay : float
+        As in ``global_min_components`` (two layers, Sxx = I).
+
+    Returns
+    -------
+    Component
+        Equal for two minima exactly when they lie in one component.
+
     Raises
     ------
     ValueError
@@ -312,6 +325,20 @@ def interpolate(
     Goodfellow, Vinyals & Saxe (2015)'s one-dimensional probe. Between two components
     of the global minima it can never rise less than the mountain pass.
 
+    Parameters
+    ----------
+    w_a, w_b : list of array_like
+        Two points of the same widths (any points, not only minima).
+    moments : Moments
+    n : int
+        Number of points, n >= 2.
+    weight_decay : float
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        The loss at t = 0, 1/(n-1), ..., 1.
+
     Examples
     --------
     >>> import numpy as np, fastscape
@@ -391,7 +418,20 @@ def sublevel_components(moments: Moments, widths, levels) -> np.ndarray:
 
     0 below the minimum; then the number of components of the minima, halved at
     min + (lambda_r - lambda_(r+1)) / 2 when the minima have orientation layers, and 1
-    from min + lambda_r / 2 on (docs/topology.md).
+    from min + lambda_r / 2 on (docs/topology.md). Levels within round-off of these
+    critical levels count as on them.
+
+    Parameters
+    ----------
+    moments : Moments
+    widths : sequence of int
+    levels : float or array_like
+        Loss values c (absolute, not above the minimum).
+
+    Returns
+    -------
+    ndarray of int
+        One count per level.
 
     Examples
     --------
