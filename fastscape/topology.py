@@ -30,7 +30,7 @@ from .topology_core import (
     orientation_signs,
     point_frame,
 )
-from .topology_paths import Frames, canonical, path_segments, sample
+from .topology_paths import Frames, canonical, decay_segments, path_segments, sample
 
 __all__ = [
     "Component",
@@ -184,7 +184,9 @@ def _label(ws, ms) -> Component:
     return Component(rel, ms.layers, True)
 
 
-def minimum_path(w_a, w_b, moments: Moments, *, n: int = 64) -> list[list[np.ndarray]]:
+def minimum_path(
+    w_a, w_b, moments: Moments, *, n: int = 64, weight_decay: float = 0.0
+) -> list[list[np.ndarray]]:
     """n weight lists from ``w_a`` to ``w_b``, every one a global minimum.
 
     The path follows the constructive proof that each component is connected
@@ -193,13 +195,23 @@ def minimum_path(w_a, w_b, moments: Moments, *, n: int = 64) -> list[list[np.nda
     eigenspace. The loss is the minimum at every point up to round-off, and the points
     are equally spaced in arc length along the construction.
 
+    With weight decay (two layers, Sxx = I) the minima are one O(p) orbit and the path
+    is A0 Q(t), Q(t)^T B0 with Q(t) a rotation path in O(p).
+
     Parameters
     ----------
     w_a, w_b : list of array_like
-        Two global minima of the same widths (no weight decay).
+        Two global minima of the same widths.
     moments : Moments
     n : int
         Number of points, n >= 2 (the first is ``w_a``, the last ``w_b``).
+    weight_decay : float
+        As in ``global_min_components``.
+
+    Returns
+    -------
+    list
+        n weight lists.
 
     Raises
     ------
@@ -220,7 +232,7 @@ def minimum_path(w_a, w_b, moments: Moments, *, n: int = 64) -> list[list[np.nda
     (16, True)
     """
     n = as_int(n, "n", 2, " (the number of points on the path)")
-    ms = minimum_set(moments, widths_of(w_a))
+    ms = minimum_set(moments, widths_of(w_a), weight_decay=weight_decay)
     a = check_minimum(w_a, ms, "w_a")
     b = check_minimum(w_b, ms, "w_b")
     ca, cb = _label(a, ms), _label(b, ms)
@@ -230,6 +242,8 @@ def minimum_path(w_a, w_b, moments: Moments, *, n: int = 64) -> list[list[np.nda
             f"{ca.signs} and {cb.signs} at layers {ca.layers}): no path through minima joins "
             "them; fastscape.mountain_pass gives the lowest path over the barrier"
         )
+    if ms.weight_decay > 0:
+        return sample(decay_segments(a, b, ms), n)
     return sample(path_segments(a, b, ms), n)
 
 

@@ -280,3 +280,47 @@ def sample(segs, n: int, *, fine: int = 65) -> list[list[np.ndarray]]:
         else:  # round-off past the end
             out.append(last)
     return out
+
+
+class Orbit:
+    """Two-layer weight-decay minima A = A0 Q(t), B = Q(t)^T B0 along Q(t) = R(t) Q_a."""
+
+    def __init__(self, a0, b0, rot: Rotation, qa):
+        self.a0, self.b0, self.rot, self.qa = a0, b0, rot, qa
+
+    def __call__(self, t: float):
+        q = self.rot(t) @ self.qa
+        return [q.T @ self.b0, self.a0 @ q]
+
+
+def decay_segments(a, b, ms: MinimumSet):
+    """Segments through the O(p) orbit of weight-decay minima (two layers, Sxx = I)."""
+    if ms.tied:
+        raise ValueError(
+            "with weight decay and tied singular values sigma_p = sigma_(p+1) the minima "
+            "are not one O(p) orbit; minimum_path does not join them (pass untied data)"
+        )
+    u, sv, vt = np.linalg.svd(ms.moments.syx)
+    k, p = ms.r, ms.widths[1]
+    if k == 0:  # the only minimum is W = 0
+        return [Line(a, {0: b[0] - a[0], 1: b[1] - a[1]})]
+    d = np.sqrt(sv[:k] - ms.weight_decay)
+    a0 = np.zeros((ms.widths[2], p))
+    a0[:, :k] = u[:, :k] * d
+    b0 = np.zeros((p, ms.widths[0]))
+    b0[:k] = d[:, None] * vt[:k]
+
+    def gauge(ws):  # A = U_S D Q[:k]; the other rows of Q complete it (any choice)
+        top = (u[:, :k].T @ ws[1]) / d[:, None]
+        return np.vstack([top, np.linalg.svd(top)[2][k:]])
+
+    qa, qb = gauge(a), gauge(b)
+    if np.linalg.det(qb @ qa.T) < 0:  # only when k < p: a free reflection of unused rows
+        qb[-1] *= -1
+    seg = Orbit(a0, b0, Rotation(qb @ qa.T), qa)
+    start, end = seg(0.0), seg(1.0)
+    return [
+        Line(a, {i: start[i] - a[i] for i in range(2)}),
+        seg,
+        Line(end, {i: b[i] - end[i] for i in range(2)}),
+    ]

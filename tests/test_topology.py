@@ -203,6 +203,25 @@ def test_weight_decay_components_and_invariants():
         c = fastscape.component_of(ws, m, weight_decay=0.1)
         frame = top_frame(fastscape.Moments(np.eye(3), syx, np.eye(4)), 2)[1]
         assert c.signs == (int(np.sign(np.linalg.det(frame.T @ ws[1]))),)
+    # paths through the O(p) orbit: same sign joined; k < p: every pair joined
+    for p, mu, k in ((2, 0.1, 2), (3, 1.0, 2)):
+        pts = []
+        for det in (1.0, -1.0):
+            qq = np.linalg.qr(rng.standard_normal((p, p)))[0]
+            if np.sign(np.linalg.det(qq)) != det:
+                qq[:, 0] *= -1
+            pts.append(weight_decay_critical_point(m, p, range(k), mu, Q=qq))
+        qq = np.linalg.qr(rng.standard_normal((p, p)))[0]
+        qq = qq if np.linalg.det(qq) > 0 else qq @ np.diag([-1.0] + [1.0] * (p - 1))
+        same = weight_decay_critical_point(m, p, range(k), mu, Q=qq)
+        wd = 0.5 * (np.trace(m.syy) - np.sum((np.array([3.0, 2.0, 0.5])[:k] - mu) ** 2))
+        for b in [same, pts[1]] if k < p else [same]:
+            path = fastscape.minimum_path(pts[0], b, m, n=20, weight_decay=mu)
+            f = [loss(w, m) + mu / 2 * sum(np.sum(x * x) for x in w) for w in path]
+            assert np.max(np.abs(np.array(f) - wd)) <= 1e-12 * np.trace(m.syy)
+        if k == p:
+            with pytest.raises(ValueError, match="different components"):
+                fastscape.minimum_path(pts[0], pts[1], m, weight_decay=mu)
     with pytest.raises(ValueError, match="whitened"):
         fastscape.global_min_components(
             moments_with([3.0, 1.0], 3, 3, rng), [3, 2, 3], weight_decay=0.1
