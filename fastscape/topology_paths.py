@@ -102,10 +102,12 @@ class Frames:
     """Canonical points c(expm(t K) F, T) for a skew K: minima that move col(W)."""
 
     def __init__(self, ms: MinimumSet, k: np.ndarray, frame: np.ndarray, flips):
-        self.ms, self.k, self.frame, self.flips = ms, k, frame, flips
+        self.ms, self.frame, self.flips = ms, frame, flips
+        # expm(t K) as rotations by t * angle in K's invariant planes (one expm in all)
+        self.rot = Rotation(scipy.linalg.expm(k))
 
     def __call__(self, t: float):
-        return canonical(self.ms, scipy.linalg.expm(t * self.k) @ self.frame, self.flips)
+        return canonical(self.ms, self.rot(t) @ self.frame, self.flips)
 
 
 class Reverse:
