@@ -131,3 +131,22 @@ def test_random_directions_are_filter_normalised_and_slices_take_them():
     np.testing.assert_allclose(sl.directions[0], fastscape.flatten(ds[0]))
     corner = [w + x + y for w, x, y in zip(ws, ds[0], ds[1], strict=True)]
     assert sl.values[-1, -1] == pytest.approx(loss(corner, m), rel=1e-12)
+
+
+def test_neb_tied_spectrum_finds_no_barrier():
+    """lambda_p = lambda_(p+1): minima with opposite sign det(U_S^T A) are connected (the
+    column space turns inside the tied eigenspace); NEB relaxes to about 0 although the
+    straight line climbs."""
+    rng = np.random.default_rng(300)
+    m = moments_with([4.0, 2.0, 2.0, 0.5], 5, 4, rng)
+    widths = [5, 2, 4]
+    a = random_minimum(m, widths, rng, scale=0.3)
+    b = random_minimum(m, widths, rng, flips=(1,), scale=0.3)
+    gmin = global_min(m, widths)
+    assert fastscape.global_min_components(m, widths) == 1
+    assert fastscape.interpolate(a, b, m).max() - gmin > 1.0
+    res = fastscape.neb(a, b, m, images=17, steps=2000)
+    assert res.losses.max() - gmin < 1e-6
+    assert res.barrier < 1e-2 * 2.0 / 2  # chords only, against lambda_p / 2 = 1
+    path = fastscape.minimum_path(a, b, m, n=32)
+    assert np.ptp([loss(w, m) for w in path]) < 1e-12 * np.trace(m.syy)
