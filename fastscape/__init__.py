@@ -30,6 +30,7 @@ from .dynamics import Trajectory, balanced_start, gradient_descent, sgd
 from .dynamics_checks import DivergenceWarning
 from .dynamics_many import ManyRuns, gradient_descent_many
 from .dynamics_plateaus import Location, Plateau, locate
+from .interop import from_torch, to_torch
 from .landscape import count_landscape, enumerate_landscape, random_spectrum, spectrum_of
 from .moments import Moments, SingularInputError, Spectrum
 from .network import flatten, num_params, random_weights, unflatten, widths_of
@@ -47,9 +48,11 @@ __all__ = [
     "Trajectory",
     "balanced_start",
     "gradient_descent",
+    "from_torch",
     "gradient_descent_many",
     "locate",
     "sgd",
+    "to_torch",
     "HardtMaResult",
     "RankPrediction",
     "deep_critical_points",

@@ -229,7 +229,15 @@ def gradient_descent_many(
     if basis is not None and mu == 0.0:
         info = FamilyInfo(m, w)
         plateaus = tuple(
-            find_plateaus(rec_steps[: got[r]], loss[r], proj[r], wn[r], basis, info, plateau_tol)
+            find_plateaus(
+                rec_steps[: got[r]],
+                loss[r, : got[r]],
+                proj[r, : got[r]],
+                wn[r, : got[r]],
+                basis,
+                info,
+                plateau_tol,
+            )
             for r in range(n)
         )
     weights, o = [], 0
