@@ -61,7 +61,7 @@ class Trajectory:
     >>> ws = fastscape.random_weights([2, 2, 2], seed=0, scale=1e-3)
     >>> tr = fastscape.gradient_descent(ws, m, lr=0.05, steps=2000, record_every=500)
     >>> tr.steps, tr.loss.round(4)
-    (array([   0,  500, 1000, 1500, 2000]), array([3.    , 0.5   , 0.5   , 0.5   , 0.5   ]))
+    (array([   0,  500, 1000, 1500, 2000]), array([3. , 0.5, 0.5, 0.5, 0.5]))
     >>> tr.strengths[-1].round(4)
     array([2., 1.])
     """
@@ -353,7 +353,7 @@ def sgd(
     >>> ws = fastscape.random_weights([3, 2, 2], seed=1, scale=0.3)
     >>> tr = fastscape.sgd(ws, X, Y, lr=0.05, batch_size=20, epochs=30, seed=0,
     ...                    record_every=100)
-    >>> tr.steps[-1], bool(tr.loss[-1] < 1e-3 * tr.loss[0])
+    >>> int(tr.steps[-1]), bool(tr.loss[-1] < 1e-3 * tr.loss[0])
     (300, True)
     """
     X = as_matrix(X, "X")

@@ -226,7 +226,7 @@ def locate(weights, moments: Moments, *, tol: float | None = None) -> Location:
     >>> B = np.array([[1.9, 0.1]]); A = np.array([[1.0], [0.05]])
     >>> loc = fastscape.locate([B, A], m)
     >>> loc.index_set, round(loc.distance, 3), loc.classification is None
-    ((0,), 0.143, True)
+    ((0,), 0.17, True)
     """
     m = as_moments(moments)
     ws = as_weights(weights)

@@ -32,6 +32,13 @@ class LearningCurve(NamedTuple):
     """``times`` (T,), ``strengths`` (T, modes) and ``loss`` (T,) of a closed-form curve.
 
     ``loss`` = 1/2 trace_syy - sum_i s_i u_i + 1/2 sum_i u_i^2 over the given modes.
+
+    Examples
+    --------
+    >>> from fastscape.theory import learning_curve
+    >>> lc = learning_curve([1.0], 0.5, [0.0], trace_syy=1.0)
+    >>> lc.strengths, lc.loss
+    (array([[0.5]]), array([0.125]))
     """
 
     times: np.ndarray
