@@ -11,10 +11,14 @@ import numpy as np
 from ._validate import as_int, as_matrix, as_weight_decay, as_widths
 from .dynamics_checks import as_lr, as_steps, check_tol, warn_divergence
 from .dynamics_plateaus import FamilyInfo, find_plateaus, mode_basis
-from .kernels import dynamics as _k
+from .kernels import dynamics_batch as _kb
 from .moments import Moments, SingularInputError, as_moments
 
 __all__ = ["ManyRuns", "gradient_descent_many"]
+
+#: At most this many runs advance together in one SIMD block (lanes of one kernel
+#: call); the results do not depend on the block size, only the speed does.
+MAX_BLOCK = 32
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,12 +213,14 @@ def gradient_descent_many(
     )
     status = np.zeros((n, 2), dtype=np.int64)
     widths_arr = np.array(w, dtype=np.int64)
+    block = max(1, min(MAX_BLOCK, -(-n // nthreads)))
     old = numba.get_num_threads()
     try:
         numba.set_num_threads(min(nthreads, numba.config.NUMBA_NUM_THREADS))
-        _k.gd_many(
-            thetas, widths_arr, m.sxx, m.syx, m.trace_syy, mu, lr, steps, every, uq, pq, out, status
-        )
+        _kb.gd_blocks(
+            thetas, block, widths_arr, m.sxx, m.syx, m.trace_syy, mu, lr, steps, every, uq, pq,
+            out, status,
+        )  # fmt: skip
     finally:
         numba.set_num_threads(old)
     loss, gn, wn, proj = out

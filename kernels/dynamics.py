@@ -15,7 +15,6 @@ B_(H-1) = G and B_k = F_(k+1)^T B_(k+1), the gradient of layer k is B_k L_k^T (+
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from ._jit import jit
 
@@ -185,38 +184,6 @@ def gd_run(theta, widths, sxx, syx, tr_syy, residual, mu, lr, steps, every, uq, 
             prev[i] = theta[i]
             theta[i] -= lr * grad[i]
     return r, -1
-
-
-@jit(fastmath=False, parallel=True)
-def gd_many(thetas, widths, sxx, syx, tr_syy, mu, lr, steps, every, uq, pq, out, status):
-    """gd_run on every row of thetas (runs, N), one run per prange iteration.
-
-    out = (loss, gnorm, wnorm, proj) with a leading runs axis; status[r] = (records,
-    diverged_at) of run r. Each run writes only its own rows, so results do not
-    depend on the thread count.
-    """
-    loss_r, gn_r, wn_r, proj = out
-    runs = thetas.shape[0]
-    empty = np.empty((0, 0))
-    steps_buf = np.empty((runs, loss_r.shape[1]), dtype=np.int64)
-    for r in prange(runs):
-        res = gd_run(
-            thetas[r],
-            widths,
-            sxx,
-            syx,
-            tr_syy,
-            False,
-            mu,
-            lr,
-            steps,
-            every,
-            uq,
-            pq,
-            (loss_r[r], gn_r[r], wn_r[r], proj[r], empty, steps_buf[r]),
-        )
-        status[r, 0] = res[0]
-        status[r, 1] = res[1]
 
 
 # Dormand & Prince (1980) 5(4) tableau

@@ -52,6 +52,7 @@ def test_many_runs_equal_single_runs_and_ignore_thread_count():
     widths = [4, 3, 3, 4]
     _, _, m = problem(widths, seed=3)
     kw = dict(runs=6, init_scale=0.3, seed=5, lr=0.02, steps=120, record_every=10)
+    # the SIMD block size follows the thread count (6 lanes vs 3): neither may matter
     one = fastscape.gradient_descent_many(widths, m, threads=1, **kw)
     two = fastscape.gradient_descent_many(widths, m, threads=2, **kw)
     assert np.array_equal(one.loss, two.loss)
