@@ -86,6 +86,7 @@ def plot_learning_curve(traj: Trajectory, moments: Moments, ax=None, *, tol: flo
             color="tab:red",
         )
     ax.set_xscale("log")
+    ax.margins(y=0.1)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title(f"{traj.method}, lr = {traj.lr:g}: plateaus at critical values (dashed)")
