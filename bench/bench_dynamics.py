@@ -43,14 +43,21 @@ def problem(seed=0):
     return m, starts
 
 
-def best_of(fn, rounds):
+CPU: dict = {}
+
+
+def best_of(fn, rounds, key=None):
+    """Best wall time of `rounds` calls after a warm-up; the CPU time of that call in CPU[key]."""
     fn()  # warm-up (compile / trace)
-    times, out = [], None
+    best, out = None, None
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
+        t, c = time.perf_counter() - t0, time.process_time() - c0
+        if best is None or t < best[0]:
+            best = (t, c)
+    CPU[key] = best[1]
+    return best[0], out
 
 
 def fastscape_runs(m, starts, threads):
@@ -151,43 +158,51 @@ def main(argv=None):
     m, starts = problem()
     print(f"uptime: {os.popen('uptime').read().strip()}")
     print(f"{platform.machine()}, {os.cpu_count()} cpus, numba threads up to 2")
-    t1, r1 = best_of(lambda: fastscape_runs(m, starts, 1), args.rounds)
-    t2, r2 = best_of(lambda: fastscape_runs(m, starts, 2), args.rounds)
+    t1, r1 = best_of(lambda: fastscape_runs(m, starts, 1), args.rounds, "fastscape, 1 thread")
+    t2, r2 = best_of(lambda: fastscape_runs(m, starts, 2), args.rounds, "fastscape, 2 threads")
     assert np.array_equal(r1.loss, r2.loss), "thread count changed the results"
     assert np.all(r1.diverged_at == -1)
     final = r1.final_loss
     tol = 1e-10 * m.trace_syy
-    rows = [("fastscape, 1 thread", t1, None), ("fastscape, 2 threads", t2, None)]
+    rows = [("fastscape, 1 thread", t1, "fastscape, 1 thread")]
+    rows.append(("fastscape, 2 threads", t2, "fastscape, 2 threads"))
     best = min(t1, t2)
     goals = {}
     try:
         jrun = jax_runs_factory(m)
-        tj, lj = best_of(lambda: jrun(starts), args.rounds)
+        tj, lj = best_of(lambda: jrun(starts), args.rounds, "JAX jit+vmap+scan (float64)")
         assert np.abs(lj - final).max() <= tol, np.abs(lj - final).max()
-        rows.append(("JAX jit+vmap+scan (float64)", tj, None))
+        rows.append(("JAX jit+vmap+scan (float64)", tj, "JAX jit+vmap+scan (float64)"))
         goals["JAX"] = (tj / best, 2.0)
     except ImportError:
         print("jax not installed: skipped")
     nr = min(args.numpy_runs, RUNS)
-    tn, ln = best_of(lambda: numpy_runs(m, starts, nr), 1)
+    tn, ln = best_of(lambda: numpy_runs(m, starts, nr), 1, "numpy")
+    CPU["numpy"] *= RUNS / nr
     assert np.abs(ln - final[:nr]).max() <= tol, np.abs(ln - final[:nr]).max()
     tn_all = tn * RUNS / nr
-    rows.append((f"numpy per-run loop ({nr} runs timed, x{RUNS / nr:g})", tn_all, None))
+    rows.append((f"numpy per-run loop ({nr} runs timed, x{RUNS / nr:g})", tn_all, "numpy"))
     goals["numpy loop"] = (tn_all / best, 5.0)
     try:
         tr_ = min(args.torch_runs, RUNS)
-        tt, lt = best_of(lambda: torch_runs(m, starts, tr_), 1)
+        tt, lt = best_of(lambda: torch_runs(m, starts, tr_), 1, "torch")
+        CPU["torch"] *= RUNS / tr_
         assert np.abs(lt - final[:tr_]).max() <= tol, np.abs(lt - final[:tr_]).max()
         tt_all = tt * RUNS / tr_
-        rows.append((f"PyTorch per-run loop ({tr_} runs timed, x{RUNS / tr_:g})", tt_all, None))
+        rows.append((f"PyTorch per-run loop ({tr_} runs timed, x{RUNS / tr_:g})", tt_all, "torch"))
         goals["PyTorch"] = (tt_all / best, 20.0)
     except ImportError:
         print("torch not installed: skipped")
     print(f"\n{RUNS} runs x {STEPS} steps of {WIDTHS}; final losses equal to {tol:.1e}\n")
-    print("| implementation | time | / fastscape (best) |")
-    print("|---|---|---|")
-    for name, t, _ in rows:
-        print(f"| {name} | {fmt(t)} | {t / best:.2f}x |")
+    cbest = CPU["fastscape, 1 thread"]
+    print(
+        "| implementation | wall time | / fastscape (best wall) | CPU time "
+        "| / fastscape 1 thread (CPU) |"
+    )
+    print("|---|---|---|---|---|")
+    for name, t, key in rows:
+        c = CPU[key]
+        print(f"| {name} | {fmt(t)} | {t / best:.2f}x | {fmt(c)} | {c / cbest:.2f}x |")
     goals["2 threads vs 1"] = (t1 / t2, 1.6)
     print()
     for name, (ratio, goal) in goals.items():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_flag, as_int, as_matrix, as_weight_decay, as_weights
+from ._validate import as_flag, as_int, as_matrix, as_weight_decay, as_weights, as_widths
 from .dynamics_checks import as_lr, as_steps, check_tol, warn_divergence
 from .dynamics_plateaus import FamilyInfo, ModeBasis, Plateau, find_plateaus, mode_basis
 from .kernels import dynamics as _k
@@ -190,6 +190,25 @@ def _record_buffers(nrec, dy, dx):
     )
 
 
+def _trajectory(out, got, rec_steps, div, theta, widths, m, method, lr, mu, residual, evals):
+    products = out[4][:got].reshape(got, m.dy, m.dx).copy()
+    return Trajectory(
+        steps=rec_steps,
+        times=rec_steps * lr,
+        loss=out[0][:got].copy(),
+        grad_norm=out[1][:got].copy(),
+        products=products,
+        modes=_modes(products, _basis_or_none(m)),
+        weights=_unflatten(theta, widths),
+        diverged_at=None if div < 0 else int(div),
+        method=method,
+        lr=lr,
+        weight_decay=mu,
+        residual=residual,
+        evaluations=int(evals),
+    )
+
+
 def gradient_descent(
     weights,
     moments: Moments,
@@ -285,22 +304,8 @@ def gradient_descent(
         evaluations = int(counts[2])
     if div >= 0:
         warn_divergence("gradient descent" if method == "gd" else "gradient flow", div, lr)
-    products = out[4][:got].reshape(got, dy, dx).copy()
-    return Trajectory(
-        steps=rec_steps,
-        times=rec_steps * lr,
-        loss=out[0][:got].copy(),
-        grad_norm=out[1][:got].copy(),
-        products=products,
-        modes=_modes(products, _basis_or_none(m)),
-        weights=_unflatten(theta, widths),
-        diverged_at=None if div < 0 else int(div),
-        method=method,
-        lr=lr,
-        weight_decay=mu,
-        residual=residual,
-        evaluations=int(evaluations),
-    )
+    return _trajectory(out, got, rec_steps, div, theta, widths, m, method, lr, mu, residual,
+                       evaluations)  # fmt: skip
 
 
 def sgd(
@@ -358,13 +363,8 @@ def sgd(
     """
     X = as_matrix(X, "X")
     Y = as_matrix(Y, "Y")
-    if X.shape[0] != Y.shape[0]:
-        raise ValueError(
-            f"X and Y must have the same number of rows (samples), got {X.shape[0]} and "
-            f"{Y.shape[0]}"
-        )
+    m = Moments.from_data(X, Y)  # checks the shapes
     n = X.shape[0]
-    m = Moments.from_data(X, Y)
     ws, m, widths, theta, _, mu = _prepare(weights, m, False, weight_decay)
     lr = as_lr(lr)
     batch = as_int(batch_size, "batch_size", 1, " (rows per step)")
@@ -386,22 +386,9 @@ def sgd(
     if div >= 0:
         warn_divergence("stochastic gradient descent", div, lr)
     rec_steps = out[5][:got].copy()
-    products = out[4][:got].reshape(got, m.dy, m.dx).copy()
-    return Trajectory(
-        steps=rec_steps,
-        times=rec_steps * lr,
-        loss=out[0][:got].copy(),
-        grad_norm=out[1][:got].copy(),
-        products=products,
-        modes=_modes(products, _basis_or_none(m)),
-        weights=_unflatten(theta, widths),
-        diverged_at=None if div < 0 else int(div),
-        method="sgd",
-        lr=lr,
-        weight_decay=mu,
-        residual=False,
-        evaluations=int(steps + (rec_steps.size if div < 0 else 0)),
-    )
+    evaluations = (steps if div < 0 else div) + got  # batch steps + full-data records
+    return _trajectory(out, got, rec_steps, div, theta, widths, m, "sgd", lr, mu, False,
+                       evaluations)  # fmt: skip
 
 
 def balanced_start(moments: Moments, widths, strengths, *, Q=None) -> list[np.ndarray]:
@@ -437,7 +424,7 @@ def balanced_start(moments: Moments, widths, strengths, *, Q=None) -> list[np.nd
     array([0.008, 0.001])
     """
     m = as_moments(moments)
-    w = [int(x) for x in widths]
+    w = list(as_widths(widths, min_len=3))
     if len(w) < 3 or w[0] != m.dx or w[-1] != m.dy:
         raise ValueError(f"widths must be (dx = {m.dx}, d_1, ..., dy = {m.dy}), got {widths}")
     if not is_whitened(m.sxx):

@@ -20,39 +20,20 @@ from ._jit import jit
 
 
 @jit(fastmath=False)
-def _mm(a, oa, b, ob, c, oc, m, kk, n):
-    """c[oc:] = (a[oa:] as (m, kk)) @ (b[ob:] as (kk, n)), all flat row-major."""
+def _mm(a, oa, b, ob, c, oc, m, kk, n, ta, tb):
+    """c[oc:] = op(a) @ op(b), flat row-major; op(a) is (m, kk), op(b) is (kk, n).
+
+    a is stored (m, kk) (or (kk, m) when ta), b (kk, n) (or (n, kk) when tb); every entry
+    accumulates over the inner index in ascending order.
+    """
     for i in range(m):
         for j in range(n):
             c[oc + i * n + j] = 0.0
         for k in range(kk):
-            aik = a[oa + i * kk + k]
+            aik = a[oa + k * m + i] if ta else a[oa + i * kk + k]
             for j in range(n):
-                c[oc + i * n + j] += aik * b[ob + k * n + j]
-
-
-@jit(fastmath=False)
-def _mtm(a, oa, b, ob, c, oc, m, kk, n):
-    """c = (a as (kk, m))^T @ (b as (kk, n))."""
-    for i in range(m):
-        for j in range(n):
-            c[oc + i * n + j] = 0.0
-        for k in range(kk):
-            aki = a[oa + k * m + i]
-            for j in range(n):
-                c[oc + i * n + j] += aki * b[ob + k * n + j]
-
-
-@jit(fastmath=False)
-def _mmt(a, oa, b, ob, c, oc, m, kk, n):
-    """c = (a as (m, kk)) @ (b as (n, kk))^T."""
-    for i in range(m):
-        for j in range(n):
-            c[oc + i * n + j] = 0.0
-        for k in range(kk):
-            aik = a[oa + i * kk + k]
-            for j in range(n):
-                c[oc + i * n + j] += aik * b[ob + j * kk + k]
+                bkj = b[ob + j * kk + k] if tb else b[ob + k * n + j]
+                c[oc + i * n + j] += aik * bkj
 
 
 @jit(fastmath=False)
@@ -93,9 +74,9 @@ def loss_grad(theta, fs, widths, off, loff, sxx, syx, tr_syy, residual, mu, lbuf
     for i in range(widths[1] * dx):
         lbuf[i] = f[i]
     for k in range(1, H):
-        _mm(f, off[k], lbuf, loff[k - 1], lbuf, loff[k], widths[k + 1], widths[k], dx)
+        _mm(f, off[k], lbuf, loff[k - 1], lbuf, loff[k], widths[k + 1], widths[k], dx, False, False)
     wo = loff[H - 1]  # W = L_H
-    _mm(lbuf, wo, sxx.ravel(), 0, ws, 0, dy, dx, dx)
+    _mm(lbuf, wo, sxx.ravel(), 0, ws, 0, dy, dx, dx, False, False)
     sy = syx.ravel()
     total = 0.5 * tr_syy
     for i in range(dy * dx):
@@ -103,11 +84,35 @@ def loss_grad(theta, fs, widths, off, loff, sxx, syx, tr_syy, residual, mu, lbuf
         bbuf[wo + i] = ws[i] - sy[i]  # B_(H-1) = G
     # backward: B_k = F_(k+1)^T B_(k+1); gradient of layer k = B_k L_k^T
     for k in range(H - 2, -1, -1):
-        _mtm(f, off[k + 1], bbuf, loff[k + 1], bbuf, loff[k], widths[k + 1], widths[k + 2], dx)
+        _mm(
+            f,
+            off[k + 1],
+            bbuf,
+            loff[k + 1],
+            bbuf,
+            loff[k],
+            widths[k + 1],
+            widths[k + 2],
+            dx,
+            True,
+            False,
+        )
     for i in range(widths[1] * dx):
         grad[i] = bbuf[i]
     for k in range(1, H):
-        _mmt(bbuf, loff[k], lbuf, loff[k - 1], grad, off[k], widths[k + 1], dx, widths[k])
+        _mm(
+            bbuf,
+            loff[k],
+            lbuf,
+            loff[k - 1],
+            grad,
+            off[k],
+            widths[k + 1],
+            dx,
+            widths[k],
+            False,
+            True,
+        )
     if mu != 0.0:
         sq = 0.0
         for i in range(theta.size):
@@ -121,8 +126,16 @@ def loss_grad(theta, fs, widths, off, loff, sxx, syx, tr_syy, residual, mu, lbuf
 
 
 @jit(fastmath=False)
-def _record(lbuf, wo, dx, dy, uq, pq, proj, prod, r):
-    """proj[r, i] = u_i^T W P[:, i] (P = W*^T U_q) and prod[r] = vec(W) when prod has rows."""
+def _record(lbuf, wo, dx, dy, uq, pq, out, r, loss, gn):
+    """Write record r: loss, |grad|, |W|^2, proj[r, i] = u_i^T W P[:, i] (P = W*^T U_q)
+    and, when prod has rows, prod[r] = vec(W)."""
+    loss_r, gn_r, wn_r, proj, prod = out[0], out[1], out[2], out[3], out[4]
+    loss_r[r] = loss
+    gn_r[r] = np.sqrt(gn)
+    wn = 0.0
+    for i in range(dy * dx):
+        wn += lbuf[wo + i] * lbuf[wo + i]
+    wn_r[r] = wn
     q = uq.shape[1]
     for i in range(q):
         acc = 0.0
@@ -146,7 +159,7 @@ def gd_run(theta, widths, sxx, syx, tr_syy, residual, mu, lr, steps, every, uq, 
     gradient (theta then holds the last finite point). Returns (records, diverged_at)
     with diverged_at = -1 when the run finished.
     """
-    loss_r, gn_r, wn_r, proj, prod, rec_steps = out
+    rec_steps = out[5]
     H = widths.size - 1
     dx = widths[0]
     dy = widths[H]
@@ -169,13 +182,7 @@ def gd_run(theta, widths, sxx, syx, tr_syy, residual, mu, lr, steps, every, uq, 
                 theta[i] = prev[i]  # back to the last finite point
             return r, t
         if t % every == 0 or t == steps:
-            loss_r[r] = loss
-            gn_r[r] = np.sqrt(gn)
-            wn = 0.0
-            for i in range(dy * dx):
-                wn += lbuf[wo + i] * lbuf[wo + i]
-            wn_r[r] = wn
-            _record(lbuf, wo, dx, dy, uq, pq, proj, prod, r)
+            _record(lbuf, wo, dx, dy, uq, pq, out, r, loss, gn)
             rec_steps[r] = t
             r += 1
         if t == steps:
@@ -212,7 +219,7 @@ def flow_run(theta, widths, sxx, syx, tr_syy, residual, mu, times, rtol, atol, a
     out = (loss, gnorm, wnorm, proj, prod, counts); records at times[r]. Returns
     (records, stopped_at_time_index or -1); counts = [accepted, rejected, evaluations].
     """
-    loss_r, gn_r, wn_r, proj, prod, counts = out
+    counts = out[5]
     H = widths.size - 1
     dx = widths[0]
     dy = widths[H]
@@ -303,13 +310,7 @@ def flow_run(theta, widths, sxx, syx, tr_syy, residual, mu, times, rtol, atol, a
         if not (np.isfinite(loss) and np.isfinite(gn)):
             counts[2] = evals
             return r, r
-        loss_r[r] = loss
-        gn_r[r] = np.sqrt(gn)
-        wn = 0.0
-        for i in range(dy * dx):
-            wn += lbuf[wo + i] * lbuf[wo + i]
-        wn_r[r] = wn
-        _record(lbuf, wo, dx, dy, uq, pq, proj, prod, r)
+        _record(lbuf, wo, dx, dy, uq, pq, out, r, loss, gn)
     counts[2] = evals
     return nrec, -1
 
@@ -322,7 +323,7 @@ def sgd_run(theta, widths, X, Y, order, bounds, sxx, syx, tr_syy, mu, lr, every,
     weight decay). Records the full-data loss (sxx, syx, tr_syy) like gd_run: at step
     0, every `every` steps and at the last step. Returns (records, diverged_at).
     """
-    loss_r, gn_r, wn_r, proj, prod, rec_steps = out
+    rec_steps = out[5]
     H = widths.size - 1
     dx = widths[0]
     dy = widths[H]
@@ -348,13 +349,7 @@ def sgd_run(theta, widths, X, Y, order, bounds, sxx, syx, tr_syy, mu, lr, every,
                 for i in range(n):
                     theta[i] = prev[i]
                 return r, t
-            loss_r[r] = loss
-            gn_r[r] = np.sqrt(gn)
-            wn = 0.0
-            for i in range(dy * dx):
-                wn += lbuf[wo + i] * lbuf[wo + i]
-            wn_r[r] = wn
-            _record(lbuf, wo, dx, dy, uq, pq, proj, prod, r)
+            _record(lbuf, wo, dx, dy, uq, pq, out, r, loss, gn)
             rec_steps[r] = t
             r += 1
         if t == steps:
