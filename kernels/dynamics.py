@@ -37,19 +37,33 @@ def _mm(a, oa, b, ob, c, oc, m, kk, n, ta, tb):
 
 
 @jit(fastmath=False)
-def workspace(widths):
-    """Offsets of theta's layers and of the L_k / B_k buffers; sizes of every buffer.
-
-    Returns (off, loff, boff): off[k] starts layer k in theta (off[H] = N), loff[k]
-    starts L_(k+1) (d_(k+1), d_0) in the left buffer, boff[k] starts B_k (d_(k+1), d_0).
-    """
+def offsets(widths):
+    """(off, loff): off[k] starts layer k in theta (off[H] = N); loff[k] starts L_(k+1)
+    (d_(k+1), d_0) in the left buffer and B_k (same shape) in the backward buffer."""
     H = widths.size - 1
     off = np.zeros(H + 1, dtype=np.int64)
     loff = np.zeros(H + 1, dtype=np.int64)
     for k in range(H):
         off[k + 1] = off[k] + widths[k + 1] * widths[k]
         loff[k + 1] = loff[k] + widths[k + 1] * widths[0]
-    return off, loff, loff.copy()
+    return off, loff
+
+
+@jit(fastmath=False)
+def buffers(widths):
+    """Offsets and scratch of loss_grad: (off, loff, fs, lbuf, bbuf, ws, grad)."""
+    off, loff = offsets(widths)
+    H = widths.size - 1
+    n = off[H]
+    return (
+        off,
+        loff,
+        np.empty(n),
+        np.empty(loff[H]),
+        np.empty(loff[H]),
+        np.empty(widths[H] * widths[0]),
+        np.empty(n),
+    )
 
 
 @jit(fastmath=False)
@@ -163,13 +177,8 @@ def gd_run(theta, widths, sxx, syx, tr_syy, residual, mu, lr, steps, every, uq, 
     H = widths.size - 1
     dx = widths[0]
     dy = widths[H]
-    off, loff, _ = workspace(widths)
+    off, loff, fs, lbuf, bbuf, ws, grad = buffers(widths)
     n = theta.size
-    fs = np.empty(n)
-    lbuf = np.empty(loff[H])
-    bbuf = np.empty(loff[H])
-    ws = np.empty(dy * dx)
-    grad = np.empty(n)
     prev = theta.copy()
     wo = loff[H - 1]
     r = 0
@@ -223,12 +232,8 @@ def flow_run(theta, widths, sxx, syx, tr_syy, residual, mu, times, rtol, atol, a
     H = widths.size - 1
     dx = widths[0]
     dy = widths[H]
-    off, loff, _ = workspace(widths)
+    off, loff, fs, lbuf, bbuf, ws, _ = buffers(widths)
     n = theta.size
-    fs = np.empty(n)
-    lbuf = np.empty(loff[H])
-    bbuf = np.empty(loff[H])
-    ws = np.empty(dy * dx)
     wo = loff[H - 1]
     k = np.empty((7, n))
     y = np.empty(n)
@@ -327,13 +332,8 @@ def sgd_run(theta, widths, X, Y, order, bounds, sxx, syx, tr_syy, mu, lr, every,
     H = widths.size - 1
     dx = widths[0]
     dy = widths[H]
-    off, loff, _ = workspace(widths)
+    off, loff, fs, lbuf, bbuf, ws, grad = buffers(widths)
     n = theta.size
-    fs = np.empty(n)
-    lbuf = np.empty(loff[H])
-    bbuf = np.empty(loff[H])
-    ws = np.empty(dy * dx)
-    grad = np.empty(n)
     bx = np.zeros((dx, dx))
     by = np.zeros((dy, dx))
     prev = theta.copy()

@@ -14,7 +14,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit
-from .dynamics import workspace
+from .dynamics import offsets
 
 
 @jit(fastmath=False)
@@ -109,7 +109,7 @@ def gd_block(theta, widths, sxx, syx, tr_syy, mu, lr, steps, every, uq, pq, recs
     H = widths.size - 1
     dx = widths[0]
     dy = widths[H]
-    off, loff, _ = workspace(widths)
+    off, loff = offsets(widths)
     n, lanes = theta.shape
     lbuf = np.empty((loff[H], lanes))
     bbuf = np.empty((loff[H], lanes))
