@@ -177,7 +177,7 @@ def weight_decay_growth_threshold(singular_value, weight_decay, *, depth: int) -
     (threshold 0, else inf). For H >= 3 the bracket is -mu < 0 near a = 0, so W = 0
     attracts every small start; growth needs h(a) = a^(H-2) (s - a^H) > mu, possible
     iff mu < mu_c = (H s / (2H - 2)) ((H - 2) s / (2H - 2))^((H-2)/H). The threshold
-    is a_-^H with a_- the smaller root of h(a) = mu (inf when mu >= mu_c).
+    is a_lo^H with a_lo the smaller root of h(a) = mu (inf when mu >= mu_c).
 
     Parameters
     ----------
