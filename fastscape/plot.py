@@ -615,3 +615,4 @@ def plot_run_dir(directory) -> list[Path]:
 from .plot_topology import mountain_pass_figure, slice_panels  # noqa: E402, F401
 
 __all__ += ["mountain_pass_figure", "slice_panels"]
+from .plot_dynamics import plot_learning_curve, plot_modes, plot_runs  # noqa: E402, F401
