@@ -179,10 +179,10 @@ def _enumerate(args) -> int:
             summary.save(out)
         else:
             if client is None:  # compile first, so the reported rate is the enumeration's own
-                from .landscape import _warmup
+                from .landscape import warmup_enumeration
 
                 t0 = time.perf_counter()
-                _warmup()
+                warmup_enumeration()
                 args.compile_seconds = time.perf_counter() - t0
             summary = fastscape.enumerate_landscape(
                 source,

@@ -31,14 +31,20 @@ by ``fastscape.deep_sweep``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_weight_decay, as_weights, as_widths
-from .inertia import _grad_scale, _loss_tol, _rtol
+from . import theory as _th
+from ._gauge import random_layer_gauge
+from ._indexsets import check_set, select_index_sets
+from ._spectral import positive_spectrum, warn_ties
+from ._tolerance import gradient_scale, loss_tolerance, relative_tol
+from ._validate import as_flag, as_weight_decay, as_weights, as_widths
 from .moments import Moments, as_moments
+from .pointset import CriticalPointSet
 
 __all__ = [
     "RankPrediction",
@@ -49,15 +55,6 @@ __all__ = [
 ]
 
 REPRESENTATIVES = ("tight", "loose")
-
-
-def _positive_spectrum(m: Moments):
-    """Sigma's q positive eigenvalues, their vectors and the tie tolerance, with the
-    zero and tie thresholds of ``fastscape.critical``."""
-    from .critical import _data_levels
-
-    vals, q, tie = _data_levels(m)
-    return vals[:q], m.spectrum().vectors[:, :q], tie
 
 
 def deep_point(moments: Moments, widths, index_set, *, representative: str = "tight"):
@@ -96,10 +93,8 @@ def deep_point(moments: Moments, widths, index_set, *, representative: str = "ti
         raise ValueError(f"widths must start with dx = {m.dx} and end with dy = {m.dy}, got {w}")
     if representative not in REPRESENTATIVES:
         raise ValueError(f"representative must be 'tight' or 'loose', got {representative!r}")
-    vals, vecs, _ = _positive_spectrum(m)
-    from . import critical as _cr
-
-    s = _cr._check_set(index_set, vals.size, vals.size)
+    vals, vecs, _ = positive_spectrum(m)
+    s = check_set(index_set, vals.size, vals.size)
     r, depth = len(s), len(w) - 1
     if r > min(w):
         raise ValueError(f"|index_set| = {r} exceeds the bottleneck width p = {min(w)}")
@@ -142,7 +137,7 @@ def partial_product_ranks(weights, *, tol: float | None = None) -> np.ndarray:
            [-1, -1, -1,  1]])
     """
     ws = as_weights(weights)
-    rtol = _rtol(tol)
+    rtol = relative_tol(tol)
     return _rank_table(ws, rtol)
 
 
@@ -257,7 +252,7 @@ def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> Rank
     """
     m = as_moments(moments)
     ws = as_weights(weights)
-    rtol = _rtol(tol)
+    rtol = relative_tol(tol)
     if ws[0].shape[1] != m.dx or ws[-1].shape[0] != m.dy:
         raise ValueError(
             f"weights map {ws[0].shape[1]} inputs to {ws[-1].shape[0]} outputs but the data "
@@ -265,7 +260,7 @@ def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> Rank
         )
     depth = len(ws)
     widths = [m.dx] + [x.shape[0] for x in ws]
-    vals, vecs, tie = _positive_spectrum(m)
+    vals, vecs, tie = positive_spectrum(m)
     q, p = vals.size, min(widths)
     r_max = min(p, q)
     table = _rank_table(ws, rtol)
@@ -282,7 +277,7 @@ def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> Rank
     gmin = 0.5 * (m.trace_syy - float(np.sum(vals[:r_max])))
     # gradient dl/dW_k = R_k^T G L_k^T, with the size bound used by fastscape.classify
     fro = np.array([[math.sqrt(float(np.vdot(x, x)))] for x in ws])
-    g_scale = float(_grad_scale(fro, m)[0][0])
+    g_scale = float(gradient_scale(fro, m)[0][0])
     grad_sq = 0.0
     for k in range(1, depth + 1):
         g = right[k].T @ resid @ left[k - 1].T
@@ -298,7 +293,7 @@ def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> Rank
     if grad_norm > rtol * g_scale:
         return result("not_critical")
     # "at the global value" with the loss tolerance of fastscape.classify
-    if abs(loss - gmin) <= _loss_tol(rtol, m, loss, gmin):
+    if abs(loss - gmin) <= loss_tolerance(rtol, m, loss, gmin):
         return result("global_min")
     outside = np.setdiff1d(np.arange(q), s)
     if r and outside.size and vals[outside].max() > vals[list(s)].min() + tie:
@@ -395,12 +390,6 @@ def deep_critical_points(
     >>> cps.disagreements
     ()
     """
-    import dataclasses
-
-    from . import critical as _cr
-    from . import theory as _th
-    from ._validate import as_flag
-
     m = as_moments(moments)
     w = as_widths(widths, min_len=4)
     if w[0] != m.dx or w[-1] != m.dy:
@@ -418,10 +407,10 @@ def deep_critical_points(
     if gauge not in ("identity", "random"):
         raise ValueError(f"gauge must be 'identity' or 'random', got {gauge!r}")
     rng = np.random.default_rng(seed)
-    vals, _, tie = _positive_spectrum(m)
+    vals, _, tie = positive_spectrum(m)
     q, p = vals.size, min(w)
-    _cr._warn_ties(vals, tie, "eigenvalues of Sigma")
-    sets = _cr._index_sets(ranks, index_sets, q, p)
+    warn_ties(vals, tie, "eigenvalues of Sigma")
+    sets = select_index_sets(ranks, index_sets, q, p)
     rows, points, preds = [], [], []
     for s in sets:
         for rep in reps:
@@ -429,7 +418,7 @@ def deep_critical_points(
                 continue
             ws = deep_point(m, w, s, representative=rep)
             if gauge == "random":
-                ws = _random_gauge(ws, rng)
+                ws = random_layer_gauge(ws, rng)
             rows.append((tuple(s), rep))
             points.append(ws)
             preds.append(predict_kind(ws, m, tol=tol))
@@ -441,11 +430,15 @@ def deep_critical_points(
     # law with the middle product's rank (k tight, min hidden width loose) in place of p
     middle = min(w[1:-1])
     p_index = [
-        _th.inversions(vals, s, tie_tol=tie)
-        + (q - len(s)) * ((middle if rep == "loose" else len(s)) - len(s))
+        _th.morse_index_law(
+            _th.inversions(vals, s, tie_tol=tie),
+            q - len(s),
+            middle if rep == "loose" else len(s),
+            len(s),
+        )
         for s, rep in rows
     ]
-    cps = _cr.CriticalPointSet.from_points(
+    cps = CriticalPointSet.from_points(
         points,
         m,
         index_sets=[r[0] for r in rows],
@@ -467,23 +460,3 @@ def deep_critical_points(
     if not verify:  # kinds from the rank rule (equal to the index-based ones)
         cps = dataclasses.replace(cps, kind=np.array([x.kind for x in preds], dtype=object))
     return dataclasses.replace(cps, disagreements=tuple(dis))
-
-
-def _random_gauge(ws, rng) -> list:
-    """W_k -> G_k W_k G_(k-1)^-1, random G_k = Q_1 D Q_2 (singular values in [1/2, 2])."""
-    gs = [None]
-    for x in ws[:-1]:
-        d = x.shape[0]
-        q1 = np.linalg.qr(rng.standard_normal((d, d)))[0]
-        q2 = np.linalg.qr(rng.standard_normal((d, d)))[0]
-        gs.append(q1 @ np.diag(np.exp(rng.uniform(-0.7, 0.7, d))) @ q2)  # condition <= 4
-    gs.append(None)
-    out = []
-    for k, x in enumerate(ws):
-        a = np.array(x, dtype=float)
-        if gs[k] is not None:
-            a = a @ np.linalg.inv(gs[k])
-        if gs[k + 1] is not None:
-            a = gs[k + 1] @ a
-        out.append(a)
-    return out

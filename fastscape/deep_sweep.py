@@ -19,7 +19,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .deep import _positive_spectrum, _random_gauge, deep_point, predict_kind
+from ._gauge import random_layer_gauge
+from ._spectral import positive_spectrum
+from .deep import deep_point, predict_kind
 from .moments import Moments
 
 __all__ = ["SweepResult", "random_factors", "rank_rule_sweep", "sweep_moments", "zero_pad"]
@@ -65,7 +67,7 @@ def random_factors(weights, rng) -> list:
     >>> bool(np.allclose(fastscape.product(moved), fastscape.product(ws)))
     True
     """
-    return _random_gauge(weights, rng)
+    return random_layer_gauge(weights, rng)
 
 
 def zero_pad(weights, widths) -> list:
@@ -104,7 +106,7 @@ def _random_rank(rows: int, cols: int, rng) -> np.ndarray:
 def _mixed(m: Moments, widths, s, rng, tries: int = 12):
     from . import derivatives as _d
 
-    _, vecs, _ = _positive_spectrum(m)
+    _, vecs, _ = positive_spectrum(m)
     r, depth = len(s), len(widths) - 1
     us = vecs[:, list(s)]
     b = us.T @ m.least_squares()
@@ -193,7 +195,7 @@ def rank_rule_sweep(
             if square_io and widths[0] != widths[-1]:
                 continue
             m = sweep_moments(widths[0], widths[-1], (seed, *widths))
-            q = _positive_spectrum(m)[0].size
+            q = positive_spectrum(m)[0].size
             rows = []
             for k in range(min(min(widths), q) + 1):
                 for s in itertools.combinations(range(q), k):

@@ -151,7 +151,7 @@ def hvp(
     return out
 
 
-def _available_memory() -> int:
+def available_memory() -> int:
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -235,7 +235,7 @@ def hessian(
     n = theta.size
     if out is None:
         need = 8 * n * n
-        avail = _available_memory()
+        avail = available_memory()
         if need > _MAX_AUTO_BYTES_FRACTION * avail:
             raise HessianTooLargeError(
                 f"the Hessian has N = {n} parameters and needs {need / 2**30:.2f} GiB "

@@ -16,6 +16,7 @@ from .kernels import enumerate as ke
 from .summary import LandscapeSummary
 from .theory import counting
 from .theory.counting import CriticalValue
+from .theory.laws import morse_index_distinct
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,7 +213,7 @@ def _binomials(q: int) -> np.ndarray:
     return _BINOM_CACHE[q]
 
 
-def _chunk_plan(q, ks, chunk_size) -> list[tuple[int, int, int]]:
+def chunk_plan(q, ks, chunk_size) -> list[tuple[int, int, int]]:
     out = []
     for k in ks:
         size = math.comb(q, k)
@@ -220,7 +221,7 @@ def _chunk_plan(q, ks, chunk_size) -> list[tuple[int, int, int]]:
     return out
 
 
-def _total(q, p, all_ranks) -> int:
+def total_points(q, p, all_ranks) -> int:
     if all_ranks:
         return sum(math.comb(q, k) for k in range(min(p, q) + 1))
     return math.comb(q, p)
@@ -263,11 +264,11 @@ class Merger:
 
     def summary(self, kind, manifest, timing) -> LandscapeSummary:
         pl = self.plan
-        total = _total(pl.q, pl.p, pl.all_ranks)
+        total = total_points(pl.q, pl.p, pl.all_ranks)
 
         def cv(v, k, r):
             s = counting.unrank_set(pl.q, k, r)
-            return CriticalValue(v, s, counting._index_of(pl.q, pl.p, s, pl.all_ranks), k)
+            return CriticalValue(v, s, morse_index_distinct(pl.q, pl.p, s), k)
 
         counts = [int(c) for c in self.counts]
         return LandscapeSummary(

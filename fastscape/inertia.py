@@ -35,7 +35,6 @@ it) and |lambda_i - lambda_j| <= 1e-6 scale counts as a tie.
 
 from __future__ import annotations
 
-import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,16 +46,16 @@ import scipy.optimize
 
 from . import theory as _th
 from ._blas import single_threaded_blas
+from ._tolerance import RTOL, gradient_scale, loss_tolerance, relative_tol
 from ._validate import as_flag, as_int, as_weight_decay, as_weights, as_widths
-from .derivatives import HessianTooLargeError, _available_memory
+from .derivatives import HessianTooLargeError, available_memory
 from .kernels import derivatives as _kd
 from .kernels import inertia as _ki
 from .moments import Moments, as_moments
-from .warmup import _EXTRA_WARMUPS as _warmup_registry
+from .warmup import register_warmup
 
 __all__ = ["Classification", "Tolerances", "classify", "global_min_loss"]
 
-RTOL = math.sqrt(np.finfo(float).eps)
 #: Hessian entries below DECOUPLE * rtol * |H|_F / N may be dropped to split the
 #: Hessian into blocks, only when Weyl's inequality certifies the inertia unchanged.
 DECOUPLE = 1e-3
@@ -177,7 +176,7 @@ def _inertia(
     args = args + (float(rtol), floors, losses, gn, extremes, inertia)
     nthreads = _check_threads(threads)
     per_thread = 2 * 8 * N * N  # the Hessian and its block gather
-    budget = 0.5 * _available_memory()
+    budget = 0.5 * available_memory()
     if per_thread > budget:
         raise HessianTooLargeError(
             f"verifying a point needs the dense Hessian of N = {N} parameters, about "
@@ -186,7 +185,7 @@ def _inertia(
         )
     nthreads = max(1, min(nthreads, int(budget // per_thread)))
     with single_threaded_blas():
-        _run(thetas, P, args, nthreads, engine)
+        _run_chunks(thetas, P, args, nthreads, engine)
     bad = np.flatnonzero(~np.isfinite(extremes[:, 0]))
     if bad.size:
         raise ValueError(
@@ -200,7 +199,7 @@ def _inertia(
 _PRANGE = threading.Lock()
 
 
-def _run(thetas, P, args, nthreads, engine):
+def _run_chunks(thetas, P, args, nthreads, engine):
     nchunks = min(P, 32 * nthreads)
     if nthreads == 1 or P == 1:
         _ki.inertia_range(thetas, 0, P, 1, args)
@@ -222,50 +221,21 @@ def _run(thetas, P, args, nthreads, engine):
                 f.result()
 
 
-def _rtol(tol) -> float:
-    """The relative tolerance: sqrt(eps) by default, else ``tol`` checked to lie in (0, 1)."""
-    if tol is None:
-        return RTOL
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)):
-        raise TypeError(f"tol must be a real number in (0, 1) or None, got {tol!r}")
-    rtol = float(tol)
-    if not (np.isfinite(rtol) and 0 < rtol < 1):
-        raise ValueError(f"tol must be a relative tolerance in (0, 1), got {tol!r}")
-    return rtol
-
-
-def _loss_tol(rtol, m, losses, gmin):
-    """|l - l_min| <= this means "at the global value" (see the module docstring)."""
-    return rtol * np.maximum(np.maximum(m.trace_syy, np.abs(losses)), abs(gmin))
-
-
-def _assess(thetas, widths, m, residual, mu, gmin, exact, tol, threads, basis=None):
+def assess(thetas, widths, m, residual, mu, gmin, exact, tol, threads, basis=None):
     """Columns (loss, grad_norm, min_eig, index, nullity, kind, g/e/l tolerances) and gmin.
 
     When the global value is not exact (a numerical minimum, an upper bound) and a
     point is lower, the lowest loss of the batch is used instead (and returned).
     """
-    rtol = _rtol(tol)
+    rtol = relative_tol(tol)
     widths = np.asarray(widths, dtype=np.int64)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow: _inertia says so
         return _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, basis)
 
 
-def _grad_scale(fn, m):
-    """(g_scale without weight decay, prod_j |F_j|, max_k prod_(j != k) |F_j|) per column.
-
-    ``fn`` is (H, P): the Frobenius norms of the H factors of P points. See the module
-    docstring: a bound on the size of the gradient's terms.
-    """
-    prod_all = np.prod(fn, axis=0)
-    others = np.max([np.prod(np.delete(fn, k, axis=0), axis=0) for k in range(fn.shape[0])], axis=0)
-    scale = (np.linalg.norm(m.syx) + np.linalg.norm(m.sxx, 2) * prod_all) * others
-    return scale, prod_all, others
-
-
 def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, basis):
     fn = _factor_norms(thetas, widths, residual)
-    g_scale, prod_all, others = _grad_scale(fn, m)
+    g_scale, prod_all, others = gradient_scale(fn, m)
     sxx2 = np.linalg.norm(m.sxx, 2)
     g_scale = g_scale + mu * np.linalg.norm(thetas, axis=1)
     g_tol = rtol * g_scale
@@ -287,7 +257,7 @@ def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, 
     if not exact:
         gmin = min(gmin, float(np.min(losses)))
     e_tol = np.maximum(rtol * np.max(np.abs(ext), axis=1), floor)
-    l_tol = _loss_tol(rtol, m, losses, gmin)
+    l_tol = loss_tolerance(rtol, m, losses, gmin)
     neg = inertia[:, 0]
     null = n_par - neg - inertia[:, 1]
     kind = np.where(
@@ -381,13 +351,13 @@ def _numerical_min(m, w, residual, mu) -> float:
     return best
 
 
-def _global_min(m, w, residual, mu) -> tuple[float, bool]:
+def global_min_reference(m, w, residual, mu) -> tuple[float, bool]:
     """(value, exact): exact is False when the value came from numerical minimisation."""
     exact = mu == 0.0 or (len(w) == 2 and not residual) or (not residual and _th.is_whitened(m.sxx))
     return global_min_loss(m, w, residual=residual, weight_decay=mu), exact
 
 
-def _prepare_point(weights, moments, residual):
+def prepare_point(weights, moments, residual):
     m = as_moments(moments)
     ws = as_weights(weights, residual=residual)
     if ws[0].shape[1] != m.dx or ws[-1].shape[0] != m.dy:
@@ -441,10 +411,10 @@ def classify(weights, moments: Moments, *, residual=False, weight_decay=0.0, tol
     """
     residual = as_flag(residual, "residual")
     mu = as_weight_decay(weight_decay)
-    m, ws, widths = _prepare_point(weights, moments, residual)
+    m, ws, widths = prepare_point(weights, moments, residual)
     theta = np.concatenate([x.ravel() for x in ws])[None, :]
-    gmin, exact = _global_min(m, widths, residual, mu)
-    out = _assess(theta, widths, m, residual, mu, gmin, exact, tol, 1)
+    gmin, exact = global_min_reference(m, widths, residual, mu)
+    out = assess(theta, widths, m, residual, mu, gmin, exact, tol, 1)
     loss, gn, mine, neg, null, kind, gt, et, lt, gmin = out
     return Classification(
         str(kind[0]),
@@ -468,4 +438,4 @@ def _warmup() -> None:
     classify([np.eye(2), np.eye(2)], m)
 
 
-_warmup_registry.append(_warmup)
+register_warmup(_warmup)

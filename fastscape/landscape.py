@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ._validate import as_int
-from .engine import Merger, Plan, _chunk_plan, _total, compute_chunks
+from .engine import Merger, Plan, chunk_plan, compute_chunks, total_points
 from .moments import Moments
 from .runstore import RunStore, sha256_bytes
 from .summary import LOSS_KIND_ABSOLUTE, LOSS_KIND_EXCESS, LandscapeSummary
 from .theory import counting
-from .warmup import _EXTRA_WARMUPS
+from .warmup import register_warmup
 
 __all__ = ["count_landscape", "enumerate_landscape", "spectrum_of", "random_spectrum"]
 
@@ -68,10 +68,10 @@ def spectrum_of(source) -> tuple[np.ndarray, float, str]:
         if q == 0:
             raise ValueError("Sigma is zero (rank 0): there is only the zero critical point")
         lam = np.array(source.spectrum().values[:q], dtype=np.float64)
-        lam = counting._as_spectrum(lam)
+        lam = counting.as_spectrum(lam)
         offset = 0.5 * (source.trace_syy - math.fsum(lam.tolist()))
         return lam, float(offset), LOSS_KIND_ABSOLUTE
-    return counting._as_spectrum(source), 0.0, LOSS_KIND_EXCESS
+    return counting.as_spectrum(source), 0.0, LOSS_KIND_EXCESS
 
 
 def _edges(lam, p, all_ranks, offset, bins) -> tuple[np.ndarray, bool]:
@@ -169,7 +169,7 @@ def enumerate_landscape(
         )
     n_lowest = as_int(n_lowest, "n_lowest", 0)
     n_highest = as_int(n_highest, "n_highest", 0)
-    total = _total(q, p, all_ranks)
+    total = total_points(q, p, all_ranks)
     if total > _INT64_MAX:
         years = total / _RATE / 3.15e7
         raise OverflowError(
@@ -191,7 +191,7 @@ def enumerate_landscape(
         raise ValueError("threshold must be a number, got NaN")
     plan = Plan.build(lam, q, p, bool(all_ranks), offset, edges, uniform,
                 -np.inf if thr is None else thr, n_lowest, n_highest)  # fmt: skip
-    chunks = _chunk_plan(q, plan.ks, chunk_size)
+    chunks = chunk_plan(q, plan.ks, chunk_size)
     manifest = {
         "spectrum_sha256": sha256_bytes(lam.tobytes()),
         "q": q, "p": p, "mode": "all-ranks" if all_ranks else "full-rank",
@@ -216,7 +216,7 @@ def _run(plan, chunks, store, client, threads, progress, manifest, kind, t0):
                 reused += 1
     pending = [c for c in range(len(chunks)) if c not in merger.done]
     counted0 = merger.counted
-    total = _total(plan.q, plan.p, plan.all_ranks)
+    total = total_points(plan.q, plan.p, plan.all_ranks)
 
     writer = ThreadPoolExecutor(max_workers=1) if store is not None else None
     writes: list = []
@@ -342,7 +342,7 @@ def count_landscape(
     lam, offset, kind = spectrum_of(source)
     q = lam.size
     p = as_int(p, "p", 1)
-    counting._as_pq(q, p, all_ranks)
+    counting.as_q_p(q, p, all_ranks)
     n_lowest = as_int(n_lowest, "n_lowest", 0)
     counts = counting.index_counts(q, p, all_ranks=all_ranks)
     if bins is None:  # no histogram
@@ -351,7 +351,7 @@ def count_landscape(
         edges, _ = _edges(lam, p, all_ranks, offset, bins)
         h = counting.loss_histogram(lam, p, edges, all_ranks=all_ranks, offset=offset, grid=grid)
     low = counting.lowest_critical_values(lam, p, n_lowest, all_ranks=all_ranks, offset=offset)
-    total = _total(q, p, all_ranks)
+    total = total_points(q, p, all_ranks)
     return LandscapeSummary(
         q=q, p=p, mode="all-ranks" if all_ranks else "full-rank", method="closed form",
         loss_kind=kind, loss_offset=offset, total=total, counted=total, complete=True,
@@ -362,10 +362,10 @@ def count_landscape(
     )  # fmt: skip
 
 
-def _warmup() -> None:
+def warmup_enumeration() -> None:
     """Compile the enumeration and counting kernels (registered with fastscape.warmup)."""
     enumerate_landscape([3.0, 2.0, 1.0], 2, all_ranks=True, threshold=1.0)
     counting.gaussian_binomial(70, 35)
 
 
-_EXTRA_WARMUPS.append(_warmup)
+register_warmup(warmup_enumeration)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .derivatives import hessian
 from .moments import Moments
-from .slices import LossSlice, _spectral_tol, slice_grid
+from .slices import LossSlice, slice_grid, spectral_zero_tol
 
 __all__ = [
     "LossSlice",
@@ -361,7 +361,7 @@ def hessian_spectrum(
     """
     h = hessian(weights, moments, residual=residual, weight_decay=weight_decay)
     ev = np.linalg.eigvalsh(h)
-    tol = _spectral_tol(ev, tol)
+    tol = spectral_zero_tol(ev, tol)
     parts = [ev[ev < -tol], ev[np.abs(ev) <= tol], ev[ev > tol]]
     edges = np.histogram_bin_edges(ev, bins=bins)
     fig, ax = _new_axes(ax)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._tolerance import loss_tolerance, relative_tol
 from ._validate import as_flag, as_weight_decay
-from .inertia import KINDS, _assess, _global_min, _loss_tol, _prepare_point, _rtol
+from .inertia import KINDS, assess, global_min_reference, prepare_point
 from .moments import Moments, as_moments
 from .network import unflatten
 
@@ -163,12 +164,12 @@ class CriticalPointSet:
             raise ValueError("points is empty: give at least one weight list")
         rows, widths = [], None
         for pt in points:
-            _, ws, wd = _prepare_point(pt, m, residual)
+            _, ws, wd = prepare_point(pt, m, residual)
             if widths is not None and wd != widths:
                 raise ValueError(f"all points need the same widths, got {widths} and {wd}")
             widths = wd
             rows.append(np.concatenate([x.ravel() for x in ws]))
-        return _build(
+        return build_point_set(
             np.array(rows),
             widths,
             m,
@@ -186,7 +187,7 @@ class CriticalPointSet:
         )
 
 
-def _build(
+def build_point_set(
     thetas,
     widths,
     m,
@@ -212,10 +213,10 @@ def _build(
     rep = np.array([rep] * n if isinstance(rep, str) else list(rep), dtype=object)
     exact = True  # a value given by the caller is taken as the global one
     if gmin is None:
-        gmin, exact = _global_min(m, widths, residual, mu)
-    rtol = _rtol(tol)
+        gmin, exact = global_min_reference(m, widths, residual, mu)
+    rtol = relative_tol(tol)
     if verify:
-        loss, gn, mine, neg, null, kind, _, _, l_tol, gmin = _assess(
+        loss, gn, mine, neg, null, kind, _, _, l_tol, gmin = assess(
             thetas, widths, m, residual, mu, gmin, exact, tol, threads, basis
         )
     else:
@@ -223,7 +224,7 @@ def _build(
             raise ValueError("verify=False needs predicted_loss and predicted_index everywhere")
         loss, gn, mine = p_loss.copy(), np.full(n, np.nan), np.full(n, np.nan)
         neg, null = np.full(n, -1), np.full(n, -1)
-        l_tol = _loss_tol(rtol, m, loss, gmin)
+        l_tol = loss_tolerance(rtol, m, loss, gmin)
         at_min = np.abs(loss - gmin) <= l_tol
         kind = np.where(
             p_index > 0, "strict_saddle", np.where(at_min, "global_min", "non_strict_saddle")

@@ -21,7 +21,7 @@ from .network import flatten, unflatten, widths_of
 __all__ = ["LossSlice", "slice_grid"]
 
 
-def _spectral_tol(eigenvalues: np.ndarray, tol: float | None) -> float:
+def spectral_zero_tol(eigenvalues: np.ndarray, tol: float | None) -> float:
     if tol is not None:
         tol = float(tol)
         if not math.isfinite(tol) or tol < 0:
@@ -83,7 +83,7 @@ def _orbit_tangent(ws, residual: bool, antisymmetric: bool, rng) -> np.ndarray:
 def _default_directions(ws, moments, residual, weight_decay, seed):
     h = hessian(ws, moments, residual=residual, weight_decay=weight_decay)
     vals, vecs = np.linalg.eigh(h)
-    tol = _spectral_tol(vals, None)
+    tol = spectral_zero_tol(vals, None)
     if vals[0] < -tol:
         i1 = 0
         lab1 = f"most negative curvature (eigenvalue {vals[0]:.3g})"

@@ -15,10 +15,11 @@ import time
 
 import numpy as np
 
-from .engine import _total
+from .engine import total_points
 from .landscape import spectrum_of
 from .moments import Moments
 from .theory import counting
+from .theory.laws import morse_index_distinct
 
 __all__ = ["verify_hessian", "MAX_VERIFY_POINTS"]
 
@@ -29,14 +30,14 @@ MAX_VERIFY_POINTS = 200_000
 def moments_of_spectrum(lam) -> Moments:
     """Moments whose Sigma has eigenvalues ``lam``: Sxx = I, Syx = diag(sqrt(lam)),
     Syy = Syx Syx^T + I (so every loss is positive)."""
-    lam = counting._as_spectrum(lam)
+    lam = counting.as_spectrum(lam)
     syx = np.diag(np.sqrt(lam))
     return Moments(np.eye(lam.size), syx, syx @ syx.T + np.eye(lam.size))
 
 
 def check_size(q: int, p: int, all_ranks: bool) -> int:
     """Number of points to verify; ValueError if above :data:`MAX_VERIFY_POINTS`."""
-    n = _total(q, p, all_ranks)
+    n = total_points(q, p, all_ranks)
     if n > MAX_VERIFY_POINTS:
         raise ValueError(
             f"--verify hessian would check {n:,} points (one dense Hessian each); it is meant "
@@ -78,7 +79,7 @@ def verify_hessian(source, p: int, *, all_ranks: bool = False, threads=None, bat
     m = source if isinstance(source, Moments) else moments_of_spectrum(source)
     lam = spectrum_of(m)[0]
     q = lam.size
-    counting._as_pq(q, p, all_ranks)
+    counting.as_q_p(q, p, all_ranks)
     check_size(q, p, all_ranks)
     widths = [m.dx, int(p), m.dy]
     ks = range(min(p, q) + 1) if all_ranks else [p]
@@ -89,7 +90,7 @@ def verify_hessian(source, p: int, *, all_ranks: bool = False, threads=None, bat
         r = verify_index_sets(m, widths, part, threads=threads)
         bad.extend(r.disagreements)
         for s, measured in zip(part, r.morse_index.tolist(), strict=True):
-            law = counting._index_of(q, p, s, all_ranks)
+            law = morse_index_distinct(q, p, s)
             if measured != law:
                 bad.append(f"S = {s}: Hessian index {measured}, engine's law {law}")
     return {

@@ -35,7 +35,11 @@ def test_engine_matches_brute_force(q, data, all_ranks, seed):
     lam = np.sort(np.random.default_rng(seed).uniform(0.05, 5.0, q))[::-1].copy()
     pts = brute_points(lam, p, all_ranks=all_ranks)
     losses = np.array([pt[0] for pt in pts])
-    thr = float(np.median(losses))
+    # a threshold in the widest gap between neighbouring losses: "strictly below" is then
+    # unambiguous whatever the rounding (strictness itself: test_threshold_is_strict)
+    ordered = np.unique(losses)
+    gaps = np.diff(ordered)
+    thr = float(ordered[-1] + 1.0 if gaps.size == 0 else ordered[np.argmax(gaps)] + gaps.max() / 2)
     s = fastscape.enumerate_landscape(
         lam, p, all_ranks=all_ranks, bins=nb, n_lowest=4, n_highest=3, threshold=thr,
         chunk_size=chunk,
@@ -43,9 +47,7 @@ def test_engine_matches_brute_force(q, data, all_ranks, seed):
     assert s.complete and s.total == s.counted == len(pts)
     assert list(s.index_counts) == index_histogram(pts)
     scale = max(1.0, float(losses.max()))
-    assert s.count_below == int(np.sum(losses < thr - 1e-12 * scale)) or s.count_below == int(
-        np.sum(losses < thr + 1e-12 * scale)
-    )
+    assert s.count_below == int(np.sum(losses < thr))
     hist = [s.hist_underflow, *s.hist_counts, s.hist_overflow]
     assert hist[0] == hist[-1] == 0 and sum(hist) == len(pts)  # default bins cover all
     ref = bin_counts(losses, s.hist_edges)
@@ -113,7 +115,7 @@ def test_chunks_cut_into_pieces_merge_exactly():
     lam = np.arange(q, 0, -1.0)
     edges, uniform = _edges(lam, p, False, 0.0, 40)
     plan = engine.Plan.build(lam, q, p, False, 0.0, edges, uniform, float(lam.sum() / 4), 9, 7)
-    chunks = engine._chunk_plan(q, plan.ks, 1500)
+    chunks = engine.chunk_plan(q, plan.ks, 1500)
     ref = engine.compute_chunks(plan, chunks, min_piece=10**18)  # nothing cut
     previous = numba.get_num_threads()
     try:
@@ -257,3 +259,38 @@ def test_large_q_beyond_the_split_cap(q, p, all_ranks):
     assert [v.index_set for v in s.highest] == [pt[1] for pt in order[::-1][:5]]
     c = fastscape.count_landscape(lam, p, all_ranks=all_ranks, n_lowest=20)
     assert c.lowest == s.lowest
+
+
+def test_threshold_is_strict():
+    """count_below counts loss < threshold: a threshold equal to attained losses excludes them.
+
+    Integer eigenvalues make every loss a half-integer, exact in floating point.
+    """
+    lam = np.array([4.0, 3.0, 2.0, 1.0])
+    pts = brute_points(lam, 2)
+    losses = np.array([pt[0] for pt in pts])  # 1.5, 2.0, 2.5, 2.5, 3.0, 3.5
+    for thr in (2.5, 3.0):
+        s = fastscape.enumerate_landscape(lam, 2, threshold=thr, chunk_size=2)
+        assert s.count_below == int(np.sum(losses < thr)) < int(np.sum(losses <= thr))
+
+
+@pytest.mark.parametrize("all_ranks", [False, True])
+def test_kernel_index_is_the_python_index_law_on_every_set(all_ranks):
+    """The kernel counts index = base - sum(T) (its own compiled form of the law); one
+    chunk per set makes its index histogram that set's index, compared with
+    theory.morse_index_distinct and theory.morse_index for every subset, q <= 6."""
+    from fastscape import engine
+    from fastscape.landscape import _edges
+    from fastscape.theory import morse_index, morse_index_distinct, unrank_set
+
+    for q in range(1, 7):
+        lam = np.arange(q, 0, -1.0)
+        for p in range(1, q + 2 if all_ranks else q + 1):
+            edges, uniform = _edges(lam, p, all_ranks, 0.0, 4)
+            plan = engine.Plan.build(lam, q, p, all_ranks, 0.0, edges, uniform, -np.inf, 0, 0)
+            chunks = [(k, r, r + 1) for k in plan.ks for r in range(math.comb(q, k))]
+            for (k, r, _), a in zip(chunks, engine.compute_chunks(plan, chunks), strict=True):
+                s = unrank_set(q, k, r)
+                law = morse_index_distinct(q, p, s)
+                assert np.flatnonzero(a["counts"]).tolist() == [law] and a["counts"].sum() == 1
+                assert law == morse_index(lam, s, p)

@@ -200,7 +200,7 @@ def test_v_errors():
 
 
 def test_too_large_hessian_without_out(monkeypatch):
-    monkeypatch.setattr(fd, "_available_memory", lambda: 1000)
+    monkeypatch.setattr(fd, "available_memory", lambda: 1000)
     msg = raises(
         ValueError,
         lambda: fastscape.hessian(WS, M),

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import as_int
-from .laws import _set
+from .laws import as_index_set, morse_index_distinct
 
 __all__ = [
     "CriticalValue",
@@ -56,7 +56,7 @@ class HistogramTooLargeError(ValueError):
     """
 
 
-def _as_pq(q, p, all_ranks):
+def as_q_p(q, p, all_ranks):
     q = as_int(q, "q", 1)
     p = as_int(p, "p", 1, " (the hidden width)")
     if p > q and not all_ranks:
@@ -67,7 +67,7 @@ def _as_pq(q, p, all_ranks):
     return q, p
 
 
-def _as_spectrum(spectrum) -> np.ndarray:
+def as_spectrum(spectrum) -> np.ndarray:
     lam = np.asarray(spectrum, dtype=np.float64)
     if lam.ndim != 1 or lam.size == 0:
         raise ValueError(f"spectrum must be a non-empty 1-D array, got shape {lam.shape}")
@@ -106,7 +106,7 @@ def gaussian_binomial(q: int, p: int) -> list[int]:
     >>> sum(gaussian_binomial(32, 16)) == 601080390
     True
     """
-    q, p = _as_pq(q, p, all_ranks=True)
+    q, p = as_q_p(q, p, all_ranks=True)
     if p > q:
         return [0]
     p = min(p, q - p)
@@ -196,7 +196,7 @@ def index_counts(q: int, p: int, *, all_ranks: bool = False) -> list[int]:
     >>> index_counts(3, 1, all_ranks=True)  # plus the zero point, index q * p = 3
     [1, 1, 1, 1]
     """
-    q, p = _as_pq(q, p, all_ranks)
+    q, p = as_q_p(q, p, all_ranks)
     if not all_ranks:
         return gaussian_binomial(q, p)
     total: list[int] = []
@@ -208,13 +208,6 @@ def index_counts(q: int, p: int, *, all_ranks: bool = False) -> list[int]:
         for i, v in enumerate(coeffs):
             total[shift + i] += v
     return total
-
-
-def _index_of(q: int, p: int, index_set, all_ranks: bool) -> int:
-    """Morse index inv(S) + (q - k)(p - k) of S (distinct eigenvalues, by positions)."""
-    s = sorted(int(i) for i in index_set)
-    k = len(s)
-    return sum(s) - k * (k - 1) // 2 + ((q - k) * (p - k) if all_ranks else 0)
 
 
 def split(q: int) -> int:
@@ -247,7 +240,7 @@ def critical_value(spectrum, index_set, *, offset: float = 0.0) -> float:
     lam = np.asarray(spectrum, dtype=np.float64)
     h = split(lam.size)
     mask = np.ones(lam.size, dtype=bool)
-    mask[_set(index_set, lam.size)] = False
+    mask[as_index_set(index_set, lam.size)] = False
     low = lam[:h][mask[:h]][::-1]
     high = lam[h:][mask[h:]][::-1]
     s_l = float(np.cumsum(low)[-1]) if low.size else 0.0
@@ -273,7 +266,7 @@ def enumeration_rank(q: int, index_set) -> int:
     [0, 1, 2, 3, 4, 5]
     """
     h = split(q)
-    ss = set(_set(index_set, q).tolist())
+    ss = set(as_index_set(index_set, q).tolist())
     t = [i for i in range(q) if i not in ss]
     m = len(t)
     t_l = [i for i in t if i < h]
@@ -356,28 +349,25 @@ def loss_histogram(
 ) -> HistogramCounts:
     """Histogram of critical values by dynamic programming over the eigenvalues.
 
-            Each eigenvalue is rounded to a multiple u_i * grid (|lambda_i - u_i grid| <=
-            grid/2) and the DP counts subsets by the integer sum of the u_i: n terms (the
-            set S, or its complement when that is smaller) so every point's placed value
-            differs from its loss by at most n * grid / 4 (the factor 1/2 of the loss times
-            n roundings of grid/2), plus a float slack (q + 4) * 2^-52 * (sum lambda + |offset|)
-            covering rounding in both computations: that total is ``error_bound``. The
-            default grid makes n * grid / 4 one eighth of the narrowest bin. Cost
-            O(q * n * n * max(lambda) / grid) exact integer additions.
+    Each eigenvalue is rounded to a multiple u_i * grid (|lambda_i - u_i grid| <=
+    grid/2) and the DP counts subsets by the integer sum of the u_i: n terms (the
+    set S, or its complement when that is smaller) so every point's placed value
+    differs from its loss by at most n * grid / 4 (the factor 1/2 of the loss times
+    n roundings of grid/2), plus a float slack (q + 4) * 2^-52 * (sum lambda + |offset|)
+    covering rounding in both computations: that total is ``error_bound``. The
+    default grid makes n * grid / 4 one eighth of the narrowest bin. Cost
+    O(q * n * n * max(lambda) / grid) exact integer additions.
 
-            Examples
-            --------
-            >>> import numpy as np
-
-        from .._validate import as_int
-    from .laws import _set
-            >>> from fastscape.theory import loss_histogram
-            >>> h = loss_histogram([4.0, 2.0, 1.0], 1, np.array([0.0, 1.0, 2.0, 3.0]))
-            >>> h.counts, h.underflow, h.overflow
-            ((0, 1, 2), 0, 0)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastscape.theory import loss_histogram
+    >>> h = loss_histogram([4.0, 2.0, 1.0], 1, np.array([0.0, 1.0, 2.0, 3.0]))
+    >>> h.counts, h.underflow, h.overflow
+    ((0, 1, 2), 0, 0)
     """
-    lam = _as_spectrum(spectrum)
-    q, p = _as_pq(lam.size, p, all_ranks)
+    lam = as_spectrum(spectrum)
+    q, p = as_q_p(lam.size, p, all_ranks)
     edges = np.asarray(edges, dtype=np.float64)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
         raise ValueError("edges must be a 1-D increasing array of at least 2 bin edges")
@@ -474,8 +464,8 @@ def lowest_critical_values(
     >>> [(v.loss, v.index_set) for v in lowest_critical_values([4.0, 2.0, 1.0], 1, 2)]
     [(1.5, (0,)), (2.5, (1,))]
     """
-    lam = _as_spectrum(spectrum)
-    q, p = _as_pq(lam.size, p, all_ranks)
+    lam = as_spectrum(spectrum)
+    q, p = as_q_p(lam.size, p, all_ranks)
     n = as_int(n, "n", 0)
     ks = range(min(p, q) + 1) if all_ranks else [p]
     heap = []
@@ -509,4 +499,4 @@ def lowest_critical_values(
             t = s[: j - 1] + (s[j - 1] + 1,) + s[j:]
             heapq.heappush(heap, (_key(lam, q, t, offset), t, j - 1))
     found.sort()
-    return [CriticalValue(key[0], s, _index_of(q, p, s, all_ranks), len(s)) for key, s in found[:n]]
+    return [CriticalValue(key[0], s, morse_index_distinct(q, p, s), len(s)) for key, s in found[:n]]

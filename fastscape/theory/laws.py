@@ -20,6 +20,8 @@ __all__ = [
     "inversions",
     "is_whitened",
     "morse_index",
+    "morse_index_distinct",
+    "morse_index_law",
     "nullity",
     "ties",
     "weight_decay_critical_point",
@@ -38,7 +40,7 @@ def _values(eigenvalues) -> np.ndarray:
     return v
 
 
-def _set(index_set, q: int) -> np.ndarray:
+def as_index_set(index_set, q: int) -> np.ndarray:
     s = np.asarray(list(index_set), dtype=np.int64)
     if s.size and (s.min() < 0 or s.max() >= q or np.unique(s).size != s.size):
         raise ValueError(
@@ -66,7 +68,7 @@ def critical_loss(eigenvalues, index_set: Sequence[int], trace_syy: float) -> fl
     2.5
     """
     v = _values(eigenvalues)
-    s = _set(index_set, v.size)
+    s = as_index_set(index_set, v.size)
     return 0.5 * (float(trace_syy) - float(np.sum(v[s])))
 
 
@@ -93,7 +95,7 @@ def inversions(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -
     2
     """
     v = _values(eigenvalues)
-    return _pairs(v, _set(index_set, v.size), tie_tol)[0]
+    return _pairs(v, as_index_set(index_set, v.size), tie_tol)[0]
 
 
 def ties(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
@@ -106,11 +108,31 @@ def ties(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
     1
     """
     v = _values(eigenvalues)
-    return _pairs(v, _set(index_set, v.size), tie_tol)[1]
+    return _pairs(v, as_index_set(index_set, v.size), tie_tol)[1]
+
+
+def morse_index_law(inversions, outside, p, k):
+    """The Morse index law of a two-layer critical point: inv(S) + (p - k) * outside.
+
+    The one implementation every part of fastscape uses (closed forms, the vectorised
+    predictions of ``critical_points``, the weight-decay law, the engine's Python side).
+    ``inversions`` = inv(S), the pairs i not in S, j in S with lambda_i > lambda_j;
+    ``outside`` = the directions i not in S that a free hidden unit could still learn
+    (q - k without weight decay, #{i not in S: sigma_i > mu} with it); ``k = |S| <= p``.
+    Each of the p - k free units has one descent direction per such i. Works on ints
+    and elementwise on integer arrays. The derivation is in docs/theory.md.
+
+    Examples
+    --------
+    >>> from fastscape.theory import morse_index_law
+    >>> morse_index_law(1, 2, 2, 1)  # inv = 1, q - k = 2 outside, one free unit
+    3
+    """
+    return inversions + (p - k) * outside
 
 
 def morse_index(eigenvalues, index_set: Sequence[int], p: int, *, tie_tol: float = 0.0) -> int:
-    """Number of negative Hessian eigenvalues: inv(S) + (q - k)(p - k) (THEORY.md 3).
+    """Number of negative Hessian eigenvalues: inv(S) + (q - k)(p - k).
 
     Examples
     --------
@@ -119,9 +141,27 @@ def morse_index(eigenvalues, index_set: Sequence[int], p: int, *, tie_tol: float
     (0, 3)
     """
     v = _values(eigenvalues)
-    s = _set(index_set, v.size)
+    s = as_index_set(index_set, v.size)
     q, k = v.size, s.size
-    return _pairs(v, s, tie_tol)[0] + (q - k) * max(int(p) - k, 0)
+    return int(morse_index_law(_pairs(v, s, tie_tol)[0], q - k, max(int(p), k), k))
+
+
+def morse_index_distinct(q: int, p: int, index_set: Sequence[int]) -> int:
+    """:func:`morse_index` for q distinct eigenvalues, from the positions alone.
+
+    With lambda_0 > ... > lambda_(q-1), inv(S) = sum(S) - k(k-1)/2 (position j in S is
+    passed by the j - (its rank in S) smaller positions outside S), so no eigenvalue
+    is needed: this is the index the enumeration engine counts. Exact Python ints.
+
+    Examples
+    --------
+    >>> from fastscape.theory import morse_index_distinct
+    >>> morse_index_distinct(3, 2, [0, 1]), morse_index_distinct(3, 2, [1])
+    (0, 3)
+    """
+    s = sorted(int(i) for i in index_set)
+    k = len(s)
+    return morse_index_law(sum(s) - k * (k - 1) // 2, int(q) - k, max(int(p), k), k)
 
 
 def nullity(
@@ -136,7 +176,7 @@ def nullity(
     4
     """
     v = _values(eigenvalues)
-    s = _set(index_set, v.size)
+    s = as_index_set(index_set, v.size)
     q, k, p = v.size, s.size, int(p)
     return k * k + (p - k) * (dx + dy) - 2 * (q - k) * (p - k) + _pairs(v, s, tie_tol)[1]
 
@@ -158,7 +198,7 @@ def whitened_hessian_spectrum(
     array([0., 5.])
     """
     v = _values(eigenvalues)
-    s = _set(index_set, v.size)
+    s = as_index_set(index_set, v.size)
     q, k, p = v.size, s.size, int(p)
     rest = np.setdiff1d(np.arange(q), s)
     out = []
@@ -198,7 +238,7 @@ def weight_decay_loss(singular_values, index_set, weight_decay: float, trace_syy
     1.375
     """
     s = _values(singular_values)
-    idx = _set(index_set, s.size)
+    idx = as_index_set(index_set, s.size)
     return 0.5 * (float(trace_syy) - float(np.sum((s[idx] - weight_decay) ** 2)))
 
 
@@ -231,11 +271,12 @@ def weight_decay_morse_index(
     2
     """
     s = _values(singular_values)
-    idx = _set(index_set, s.size)
+    idx = as_index_set(index_set, s.size)
     inv = _pairs(s, idx, tie_tol)[0]
     mask = np.ones(s.size, dtype=bool)
     mask[idx] = False
-    return inv + (int(p) - idx.size) * int(np.sum(s[mask] > weight_decay + tie_tol))
+    outside = int(np.sum(s[mask] > weight_decay + tie_tol))
+    return int(morse_index_law(inv, outside, int(p), idx.size))
 
 
 def weight_decay_nullity(singular_values, index_set, p: int, *, tie_tol: float = 0.0) -> int:
@@ -248,7 +289,7 @@ def weight_decay_nullity(singular_values, index_set, p: int, *, tie_tol: float =
     3
     """
     s = _values(singular_values)
-    idx = _set(index_set, s.size)
+    idx = as_index_set(index_set, s.size)
     k = idx.size
     return k * (k - 1) // 2 + k * (int(p) - k) + _pairs(s, idx, tie_tol)[1]
 
@@ -277,7 +318,7 @@ def weight_decay_critical_point(moments, p: int, index_set, weight_decay: float,
             "or use fastscape.classify on your own points"
         )
     u, sv, vt = np.linalg.svd(moments.syx)
-    idx = _set(index_set, sv.size)
+    idx = as_index_set(index_set, sv.size)
     k, p = idx.size, int(p)
     if k > p:
         raise ValueError(f"index set has {k} positions but the hidden width is p = {p}")
