@@ -99,7 +99,11 @@ def test_non_whitened_is_refused_with_reason():
         theory.weight_decay_critical_point(m, 1, [0], 0.1)
     # classify still works there
     c = fastscape.classify([np.zeros((1, 3)), np.zeros((2, 1))], m, weight_decay=0.1)
-    assert c.kind in {"strict_saddle", "non_strict_saddle", "local_min"}
+    # at W = 0 the Hessian is [[mu I, -Syx^T], [-Syx, mu I]] per hidden unit (p = 1): its
+    # eigenvalues are mu +- sigma_i(Syx) and mu, so the index is #{sigma_i > mu}
+    sv = np.linalg.svd(m.syx, compute_uv=False)
+    assert c.morse_index == int(np.sum(sv > 0.1)) and c.nullity == 0
+    assert c.kind == ("strict_saddle" if sv[0] > 0.1 else "local_min")
 
 
 def test_singular_value_at_threshold_warns():
