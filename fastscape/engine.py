@@ -176,30 +176,15 @@ def _kernel(plan: Plan, ks, los, his) -> dict:
         high_r=np.full((n, plan.n_highest), -1, dtype=np.int64),
     )
     ke.enumerate_chunks(
-        plan.lam,
-        plan.q,
-        plan.p,
-        plan.h,
-        plan.all_ranks,
+        ke.Problem(
+            plan.lam, plan.q, plan.p, plan.h, plan.all_ranks, plan.offset, _binomials(plan.q)
+        ),
+        ke.LowTables(plan.tsum, plan.tpos, plan.thist, plan.tord),
+        ke.Bins(plan.edges, plan.uniform, plan.threshold),
         ks,
         los,
         his,
-        plan.offset,
-        _binomials(plan.q),
-        plan.tsum,
-        plan.tpos,
-        plan.thist,
-        plan.tord,
-        plan.edges,
-        plan.uniform,
-        plan.threshold,
-        out["counts"],
-        out["hist"],
-        out["below"],
-        out["low_v"],
-        out["low_r"],
-        out["high_v"],
-        out["high_r"],
+        ke.ChunkOutputs(**out),
     )
     return out
 
