@@ -24,7 +24,7 @@ from ._validate import as_flag, as_matrix, as_weight_decay, as_widths
 from .deep import deep_critical_points
 from .inertia import Classification, Tolerances, classify, global_min_loss
 from .moments import RANK_RTOL, Moments, as_moments
-from .pointset import CriticalPointSet, build_point_set
+from .pointset import CriticalPointSet, PointBatch, Predictions, build_point_set
 
 __all__ = [
     "CriticalPointSet",
@@ -210,7 +210,12 @@ def critical_points(
     gmin = _th.global_min_loss_two_layer(vals[:q], min(w), m.trace_syy)
     rep = "canonical" if gauge == "identity" else "random_gauge"
     return build_point_set(
-        thetas, w, m, False, 0.0, sets, loss, index, null, rep, tol, threads, verify, gmin, vecs
+        PointBatch(thetas, w, m, sets, basis=vecs),
+        Predictions(loss, index, null, rep),
+        verify=verify,
+        tol=tol,
+        threads=threads,
+        global_min_loss=gmin,
     )
 
 
@@ -249,7 +254,12 @@ def _weight_decay_points(m, dx, p, dy, mu, ranks, verify, tol, threads, gauge, r
     rep = "canonical" if gauge == "identity" else "random_gauge"
     basis = m.spectrum().vectors  # Syx's left singular vectors (Sxx = I)
     return build_point_set(
-        thetas, (dx, p, dy), m, False, mu, sets, pl, pi, pn, rep, tol, threads, verify, gmin, basis
+        PointBatch(thetas, (dx, p, dy), m, sets, weight_decay=mu, basis=basis),
+        Predictions(pl, pi, pn, rep),
+        verify=verify,
+        tol=tol,
+        threads=threads,
+        global_min_loss=gmin,
     )
 
 

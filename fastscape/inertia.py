@@ -221,16 +221,52 @@ def _run_chunks(thetas, P, args, nthreads, engine):
                 f.result()
 
 
-def assess(thetas, widths, m, residual, mu, gmin, exact, tol, threads, basis=None):
-    """Columns (loss, grad_norm, min_eig, index, nullity, kind, g/e/l tolerances) and gmin.
+@dataclass(frozen=True, eq=False)
+class Assessment:
+    """What :func:`assess` measured, one entry per point (arrays), and the global value.
 
-    When the global value is not exact (a numerical minimum, an upper bound) and a
+    ``kind`` holds the point kinds; ``grad_tol``, ``eigenvalue_tol`` and ``loss_tol``
+    the absolute tolerances used; ``global_min_loss`` the value the losses were
+    compared with (lowered to the batch's lowest loss when it was not exact).
+    """
+
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    min_eigenvalue: np.ndarray
+    morse_index: np.ndarray
+    nullity: np.ndarray
+    kind: np.ndarray
+    grad_tol: np.ndarray
+    eigenvalue_tol: np.ndarray
+    loss_tol: np.ndarray
+    global_min_loss: float
+
+
+def assess(
+    thetas: np.ndarray,
+    widths,
+    m: Moments,
+    *,
+    residual: bool,
+    weight_decay: float,
+    global_min: float,
+    exact: bool,
+    tol: float | None,
+    threads: int | None,
+    basis: np.ndarray | None = None,
+) -> Assessment:
+    """Verify and classify every row of ``thetas`` (flat points of one network).
+
+    When the global value is not ``exact`` (a numerical minimum, an upper bound) and a
     point is lower, the lowest loss of the batch is used instead (and returned).
     """
     rtol = relative_tol(tol)
     widths = np.asarray(widths, dtype=np.int64)
+    mu = weight_decay
     with np.errstate(over="ignore", invalid="ignore"):  # overflow: _inertia says so
-        return _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, basis)
+        return _assess_scaled(
+            thetas, widths, m, residual, mu, global_min, exact, rtol, threads, basis
+        )
 
 
 def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, basis):
@@ -273,8 +309,18 @@ def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, 
             ),
         ),
     )
-    kind = kind.astype(object)
-    return losses, gn, ext[:, 0].copy(), neg, null, kind, g_tol, e_tol, l_tol, gmin
+    return Assessment(
+        loss=losses,
+        grad_norm=gn,
+        min_eigenvalue=ext[:, 0].copy(),
+        morse_index=neg,
+        nullity=null,
+        kind=kind.astype(object),
+        grad_tol=g_tol,
+        eigenvalue_tol=e_tol,
+        loss_tol=l_tol,
+        global_min_loss=float(gmin),
+    )
 
 
 def global_min_loss(moments: Moments, widths, *, residual=False, weight_decay=0.0) -> float:
@@ -414,17 +460,26 @@ def classify(weights, moments: Moments, *, residual=False, weight_decay=0.0, tol
     m, ws, widths = prepare_point(weights, moments, residual)
     theta = np.concatenate([x.ravel() for x in ws])[None, :]
     gmin, exact = global_min_reference(m, widths, residual, mu)
-    out = assess(theta, widths, m, residual, mu, gmin, exact, tol, 1)
-    loss, gn, mine, neg, null, kind, gt, et, lt, gmin = out
+    a = assess(
+        theta,
+        widths,
+        m,
+        residual=residual,
+        weight_decay=mu,
+        global_min=gmin,
+        exact=exact,
+        tol=tol,
+        threads=1,
+    )
     return Classification(
-        str(kind[0]),
-        int(neg[0]),
-        int(null[0]),
-        float(mine[0]),
-        float(gn[0]),
-        float(loss[0]),
-        float(gmin),
-        Tolerances(float(gt[0]), float(et[0]), float(lt[0])),
+        str(a.kind[0]),
+        int(a.morse_index[0]),
+        int(a.nullity[0]),
+        float(a.min_eigenvalue[0]),
+        float(a.grad_norm[0]),
+        float(a.loss[0]),
+        a.global_min_loss,
+        Tolerances(float(a.grad_tol[0]), float(a.eigenvalue_tol[0]), float(a.loss_tol[0])),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -169,41 +171,71 @@ class CriticalPointSet:
                 raise ValueError(f"all points need the same widths, got {widths} and {wd}")
             widths = wd
             rows.append(np.concatenate([x.ravel() for x in ws]))
-        return build_point_set(
+        batch = PointBatch(
             np.array(rows),
             widths,
             m,
-            residual,
-            mu,
             [tuple(int(i) for i in s) for s in index_sets],
-            predicted_loss,
-            predicted_index,
-            predicted_nullity,
-            representative,
-            tol,
-            threads,
-            verify,
-            global_min_loss,
+            residual=residual,
+            weight_decay=mu,
+        )
+        predicted = Predictions(predicted_loss, predicted_index, predicted_nullity, representative)
+        return build_point_set(
+            batch,
+            predicted,
+            verify=verify,
+            tol=tol,
+            threads=threads,
+            global_min_loss=global_min_loss,
         )
 
 
+@dataclass(frozen=True, eq=False)
+class PointBatch:
+    """Flat points of one network (rows of ``thetas``) and their index sets.
+
+    ``basis`` (an orthogonal dy x dy matrix, plain networks only): verify the points in
+    the output coordinates basis^T y, where their Hessians may split into blocks.
+    """
+
+    thetas: np.ndarray
+    widths: tuple
+    moments: Moments
+    index_sets: list
+    residual: bool = False
+    weight_decay: float = 0.0
+    basis: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """Closed-form columns of a :class:`PointBatch` (None: no law applies)."""
+
+    loss: Any = None
+    morse_index: Any = None
+    nullity: Any = None
+    representative: str | Sequence[str] = "canonical"
+
+
 def build_point_set(
-    thetas,
-    widths,
-    m,
-    residual,
-    mu,
-    index_sets,
-    p_loss,
-    p_index,
-    p_null,
-    rep,
-    tol,
-    threads,
-    verify,
-    gmin,
-    basis=None,
-):
+    batch: PointBatch,
+    predicted: Predictions,
+    *,
+    verify: bool,
+    tol: float | None,
+    threads: int | None,
+    global_min_loss: float | None = None,
+) -> CriticalPointSet:
+    """Verify (or, with ``verify=False``, classify by the predictions) and wrap a batch.
+
+    ``global_min_loss`` given by the caller is taken as the exact global value; by
+    default it is :func:`fastscape.global_min_loss` of the data and widths.
+    """
+    thetas, widths, m = batch.thetas, batch.widths, batch.moments
+    residual, mu, index_sets = batch.residual, batch.weight_decay, batch.index_sets
+    gmin = global_min_loss
+    p_loss, p_index, p_null = predicted.loss, predicted.morse_index, predicted.nullity
+    rep = predicted.representative
     n = thetas.shape[0]
     if len(index_sets) != n:
         raise ValueError(f"index_sets has {len(index_sets)} entries for {n} points")
@@ -216,9 +248,20 @@ def build_point_set(
         gmin, exact = global_min_reference(m, widths, residual, mu)
     rtol = relative_tol(tol)
     if verify:
-        loss, gn, mine, neg, null, kind, _, _, l_tol, gmin = assess(
-            thetas, widths, m, residual, mu, gmin, exact, tol, threads, basis
+        a = assess(
+            thetas,
+            widths,
+            m,
+            residual=residual,
+            weight_decay=mu,
+            global_min=gmin,
+            exact=exact,
+            tol=tol,
+            threads=threads,
+            basis=batch.basis,
         )
+        loss, gn, mine, neg, null = a.loss, a.grad_norm, a.min_eigenvalue, a.morse_index, a.nullity
+        kind, l_tol, gmin = a.kind, a.loss_tol, a.global_min_loss
     else:
         if np.any(p_index < 0) or np.any(np.isnan(p_loss)):
             raise ValueError("verify=False needs predicted_loss and predicted_index everywhere")
