@@ -9,6 +9,7 @@ An index set S holds 0-based positions into the q positive eigenvalues of Sigma
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -70,3 +71,32 @@ def padded(sets: Sequence[Sequence[int]], p: int) -> np.ndarray:
         rows = np.flatnonzero(sizes == k)
         out[rows, :k] = np.array([sets[r] for r in rows], dtype=np.int64)
     return out
+
+
+def resolve_ranks(ranks: str, all_ranks: bool | None = None, *, stacklevel: int = 3) -> str:
+    """``ranks`` ("full" or "all") for the whole-landscape functions, which take no int.
+
+    ``all_ranks=`` is the deprecated spelling (True: "all", False: "full"); it warns
+    (DeprecationWarning) and must not contradict an explicit ``ranks``.
+    """
+    if all_ranks is not None:
+        if not isinstance(all_ranks, (bool, np.bool_)):
+            raise TypeError(f"all_ranks must be True or False, got {all_ranks!r}")
+        warnings.warn(
+            "all_ranks= is deprecated and will be removed in the next release: pass "
+            f"ranks={'all' if all_ranks else 'full'!r} instead",
+            DeprecationWarning,
+            stacklevel=stacklevel,
+        )
+        old = "all" if all_ranks else "full"
+        if ranks not in ("full", old):
+            raise ValueError(
+                f"ranks={ranks!r} contradicts all_ranks={all_ranks!r}: pass ranks only"
+            )
+        return old
+    if isinstance(ranks, str) and ranks in RANKS:
+        return ranks
+    raise ValueError(
+        f"ranks must be 'full' (|S| = p) or 'all' (every |S| <= p) here, got {ranks!r} (a "
+        "single size ranks=k is for critical_points)"
+    )

@@ -29,7 +29,7 @@ input (one of; default --random 28 --seed 0):
 examples:
   fastscape enumerate --random 28 --seed 0 --p 14 --out run
   fastscape enumerate --random 28 --seed 0 --p 14 --out run --resume   # after a crash
-  fastscape enumerate --data xy.npz --p 3 --all-ranks --out run2 --verify hessian
+  fastscape enumerate --data xy.npz --p 3 --ranks all --out run2 --verify hessian
   fastscape enumerate --random 32 --seed 1 --p 16 --out run3 --scheduler tcp://host:8786
 
 exit status: 0 success, 1 failure (message says what to do), 2 bad arguments,
@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         "enumerate",
         help="enumerate every two-layer critical point and aggregate",
         description="Stream every critical point S (|S| = p, or every |S| <= p with "
-        "--all-ranks) of a two-layer linear network and write DIR/summary.json: counts by "
+        "--ranks all) of a two-layer linear network and write DIR/summary.json: counts by "
         "Morse index, loss histogram, lowest/highest critical values, count below a "
         "threshold. Crash-safe: finished chunks are kept; rerun with --resume.",
         epilog=_EPILOG,
@@ -78,7 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--random", metavar="Q", type=_positive_int, help="random spectrum size")
     e.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for --random (0)")
     e.add_argument("--p", type=_positive_int, required=True, help="hidden width p")
-    e.add_argument("--all-ranks", action="store_true", help="every |S| = k <= p, not only k = p")
+    e.add_argument(
+        "--ranks",
+        choices=["full", "all"],
+        help="full: |S| = p (default); all: every |S| = k <= p",
+    )
+    e.add_argument("--all-ranks", action="store_true", help="deprecated spelling of --ranks all")
     e.add_argument("--out", required=True, metavar="DIR", help="run directory (new, or --resume)")
     e.add_argument("--resume", action="store_true", help="continue the run in DIR")
     e.add_argument("--threads", type=_positive_int, help="Numba threads (default: all cores)")
@@ -132,15 +137,26 @@ def _load_source(args):
     return fastscape.random_spectrum(q, args.seed), f"random spectrum q={q} seed={args.seed}"
 
 
+def _resolve_ranks(args) -> str:
+    """--ranks, or the deprecated --all-ranks (a note on stderr)."""
+    if args.all_ranks:
+        print("fastscape: --all-ranks is deprecated: use --ranks all", file=sys.stderr)
+        if args.ranks == "full":
+            raise ValueError("--ranks full contradicts --all-ranks: pass --ranks only")
+        return "all"
+    return args.ranks or "full"
+
+
 def _enumerate(args) -> int:
     import fastscape
 
+    args.ranks = _resolve_ranks(args)
     source, what = _load_source(args)
     if args.verify == "hessian":  # refuse an impossible verification before enumerating
         from .verify import check_size
 
         lam = fastscape.spectrum_of(source)[0]
-        check_size(lam.size, args.p, args.all_ranks)
+        check_size(lam.size, args.p, args.ranks)
     quiet = args.quiet
     bar = None
     progress = None
@@ -168,13 +184,13 @@ def _enumerate(args) -> int:
                 raise ValueError(f"{out} is not empty: use a new --out or --resume")
             try:
                 summary = fastscape.count_landscape(
-                    source, args.p, all_ranks=args.all_ranks, bins=args.bins,
+                    source, args.p, ranks=args.ranks, bins=args.bins,
                     n_lowest=args.lowest,
                 )  # fmt: skip
             except fastscape.theory.HistogramTooLargeError as e:
                 print(f"fastscape: no loss histogram: {e}", file=sys.stderr)
                 summary = fastscape.count_landscape(
-                    source, args.p, all_ranks=args.all_ranks, bins=None, n_lowest=args.lowest
+                    source, args.p, ranks=args.ranks, bins=None, n_lowest=args.lowest
                 )
             summary.save(out)
         else:
@@ -187,7 +203,7 @@ def _enumerate(args) -> int:
             summary = fastscape.enumerate_landscape(
                 source,
                 args.p,
-                all_ranks=args.all_ranks,
+                ranks=args.ranks,
                 bins=args.bins,
                 n_lowest=args.lowest,
                 n_highest=args.highest,
@@ -208,7 +224,7 @@ def _enumerate(args) -> int:
     if args.verify == "hessian":
         from .verify import verify_hessian
 
-        report = verify_hessian(source, args.p, all_ranks=args.all_ranks, threads=args.threads)
+        report = verify_hessian(source, args.p, ranks=args.ranks, threads=args.threads)
         Path(args.out, "verify.json").write_text(json.dumps(report, indent=1) + "\n")
         if report["disagreements"]:
             status = 1
@@ -238,7 +254,7 @@ def _set_text(index_set) -> str:
 
 def _report(s, what, args, status) -> None:
     t = s.timing
-    print(f"fastscape enumerate: {what}, q={s.q}, p={s.p}, {s.mode}, {s.method}")
+    print(f"fastscape enumerate: {what}, q={s.q}, p={s.p}, ranks {s.ranks}, {s.method}")
     if s.method == "enumeration":
         rate = t.get("sets_per_second")
         rate_text = f", {rate / 1e6:.1f} M sets/s" if rate else ""
@@ -252,7 +268,7 @@ def _report(s, what, args, status) -> None:
     print("  points by Morse index (0..): " + ", ".join(_count(c) for c in s.index_counts[:8])
           + (", ..." if len(s.index_counts) > 8 else ""))  # fmt: skip
     for v in s.lowest[:5]:
-        print(f"  loss {v.loss:#.6g}  index {v.index}  S = {_set_text(v.index_set)}")
+        print(f"  loss {v.loss:#.6g}  index {v.morse_index}  S = {_set_text(v.index_set)}")
     if s.count_below is not None:
         print(f"  {s.count_below:,} points below loss {s.threshold}")
     if args.verify == "hessian":

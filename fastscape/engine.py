@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from ._indexsets import resolve_ranks
 from .kernels import enumerate as ke
 from .summary import LandscapeSummary
 from .theory import counting
@@ -41,9 +42,15 @@ class Plan:
 
     @classmethod
     def build(
-        cls, lam, q, p, all_ranks, offset, edges, uniform, threshold, n_lowest, n_highest
+        cls, lam, q, p, ranks, offset, edges, uniform, threshold, n_lowest, n_highest
     ) -> Plan:
-        """A plan with the split h = theory.split(q) and its tables of low subsets."""
+        """A plan with the split h = theory.split(q) and its tables of low subsets.
+
+        ``ranks`` is "full" or "all" (a bool, the former ``all_ranks``, is deprecated).
+        """
+        if isinstance(ranks, (bool, np.bool_)):
+            ranks = resolve_ranks("full", bool(ranks))
+        all_ranks = resolve_ranks(ranks) == "all"
         h = counting.split(q)
         tsum = np.empty(2**h)
         tpos = np.empty(2**h, dtype=np.int64)
@@ -72,6 +79,11 @@ class Plan:
             thist,
             tord,
         )
+
+    @property
+    def ranks(self) -> str:
+        """ "all" (every |S| <= p) or "full" (|S| = p)."""
+        return "all" if self.all_ranks else "full"
 
     @property
     def ks(self) -> list[int]:
@@ -206,8 +218,9 @@ def chunk_plan(q, ks, chunk_size) -> list[tuple[int, int, int]]:
     return out
 
 
-def total_points(q, p, all_ranks) -> int:
-    if all_ranks:
+def total_points(q: int, p: int, ranks: str) -> int:
+    """Number of index sets: C(q, p) for ranks "full", sum_k<=p C(q, k) for "all"."""
+    if resolve_ranks(ranks) == "all":
         return sum(math.comb(q, k) for k in range(min(p, q) + 1))
     return math.comb(q, p)
 
@@ -247,9 +260,9 @@ class Merger:
         self.low = sorted(self.low)[:n_low]
         self.high = sorted(self.high)[:n_high]
 
-    def summary(self, kind, manifest, timing) -> LandscapeSummary:
+    def summary(self, loss_kind, manifest, timing) -> LandscapeSummary:
         pl = self.plan
-        total = total_points(pl.q, pl.p, pl.all_ranks)
+        total = total_points(pl.q, pl.p, pl.ranks)
 
         def cv(v, k, r):
             s = counting.unrank_set(pl.q, k, r)
@@ -259,9 +272,9 @@ class Merger:
         return LandscapeSummary(
             q=pl.q,
             p=pl.p,
-            mode=manifest["mode"],
+            ranks=pl.ranks,
             method="enumeration",
-            loss_kind=kind,
+            loss_kind=loss_kind,
             loss_offset=pl.offset,
             total=total,
             counted=self.counted,

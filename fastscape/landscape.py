@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ._indexsets import resolve_ranks
 from ._validate import as_int
 from .engine import Merger, Plan, chunk_plan, compute_chunks, total_points
 from .moments import Moments
@@ -59,8 +60,8 @@ def spectrum_of(source) -> tuple[np.ndarray, float, str]:
     --------
     >>> import numpy as np, fastscape
     >>> m = fastscape.Moments(np.eye(2), np.diag([2.0, 1.0]), np.eye(2) * 5)
-    >>> lam, offset, kind = fastscape.spectrum_of(m)
-    >>> lam, offset, kind[:8]
+    >>> lam, offset, loss_kind = fastscape.spectrum_of(m)
+    >>> lam, offset, loss_kind[:8]
     (array([4., 1.]), 2.5, 'absolute')
     """
     if isinstance(source, Moments):
@@ -104,7 +105,7 @@ def enumerate_landscape(
     source,
     p: int,
     *,
-    all_ranks: bool = False,
+    ranks: str = "full",
     bins=64,
     n_lowest: int = 10,
     n_highest: int = 10,
@@ -115,6 +116,7 @@ def enumerate_landscape(
     resume: bool = False,
     client=None,
     progress: Callable[[int, int], None] | None = None,
+    all_ranks: bool | None = None,
 ) -> LandscapeSummary:
     """Enumerate every critical point of a two-layer network and aggregate.
 
@@ -125,7 +127,10 @@ def enumerate_landscape(
         over full-rank least squares, 1/2 sum_{i not in S} lambda_i), or Moments
         (absolute losses 1/2 (tr Syy - sum_{i in S} lambda_i)).
     p : int
-        Hidden width; points have |S| = p, or every |S| = k <= p with ``all_ranks``.
+        Hidden width.
+    ranks : {"full", "all"}
+        |S| = p, or every |S| = k <= p. (``all_ranks=True/False`` is the deprecated
+        spelling of ``ranks="all"/"full"``.)
     bins : int or array_like
         Number of uniform bins over [lowest, highest] loss, or the bin edges.
     n_lowest, n_highest : int
@@ -159,17 +164,19 @@ def enumerate_landscape(
     >>> [(v.loss, v.index_set) for v in s.lowest]
     [(1.5, (0, 1)), (2.0, (0, 2))]
     """
-    lam, offset, kind = spectrum_of(source)
+    ranks = resolve_ranks(ranks, all_ranks)
+    all_ranks = ranks == "all"
+    lam, offset, loss_kind = spectrum_of(source)
     q = lam.size
     p = as_int(p, "p", 1)
     if p > q and not all_ranks:
         raise ValueError(
             f"p = {p} > q = {q}: there are no full-rank critical points (C(q, p) = 0); "
-            "choose p <= q (q is the number of positive eigenvalues) or use all_ranks"
+            "choose p <= q (q is the number of positive eigenvalues) or use ranks='all'"
         )
     n_lowest = as_int(n_lowest, "n_lowest", 0)
     n_highest = as_int(n_highest, "n_highest", 0)
-    total = total_points(q, p, all_ranks)
+    total = total_points(q, p, ranks)
     if total > _INT64_MAX:
         years = total / _RATE / 3.15e7
         raise OverflowError(
@@ -189,7 +196,7 @@ def enumerate_landscape(
     thr = None if threshold is None else float(threshold)
     if thr is not None and math.isnan(thr):
         raise ValueError("threshold must be a number, got NaN")
-    plan = Plan.build(lam, q, p, bool(all_ranks), offset, edges, uniform,
+    plan = Plan.build(lam, q, p, ranks, offset, edges, uniform,
                 -np.inf if thr is None else thr, n_lowest, n_highest)  # fmt: skip
     chunks = chunk_plan(q, plan.ks, chunk_size)
     manifest = {
@@ -201,12 +208,12 @@ def enumerate_landscape(
     }  # fmt: skip
     t0 = time.perf_counter()
     if out is None:
-        return _run(plan, chunks, None, client, threads, progress, manifest, kind, t0)
+        return _run_plan(plan, chunks, None, client, threads, progress, manifest, loss_kind, t0)
     with RunStore(out, manifest, resume=resume) as store:
-        return _run(plan, chunks, store, client, threads, progress, manifest, kind, t0)
+        return _run_plan(plan, chunks, store, client, threads, progress, manifest, loss_kind, t0)
 
 
-def _run(plan, chunks, store, client, threads, progress, manifest, kind, t0):
+def _run_plan(plan, chunks, store, client, threads, progress, manifest, loss_kind, t0):
     merger = Merger(plan, chunks)
     reused = 0
     if store is not None:
@@ -216,7 +223,7 @@ def _run(plan, chunks, store, client, threads, progress, manifest, kind, t0):
                 reused += 1
     pending = [c for c in range(len(chunks)) if c not in merger.done]
     counted0 = merger.counted
-    total = total_points(plan.q, plan.p, plan.all_ranks)
+    total = total_points(plan.q, plan.p, plan.ranks)
 
     writer = ThreadPoolExecutor(max_workers=1) if store is not None else None
     writes: list = []
@@ -267,12 +274,12 @@ def _run(plan, chunks, store, client, threads, progress, manifest, kind, t0):
             for cid in sorted(merger.done & on_disk):
                 partial.add(cid, store.read_chunk(cid))
             if partial.done:
-                store.write_summary(partial.summary(kind, manifest, timing()).to_json())
+                store.write_summary(partial.summary(loss_kind, manifest, timing()).to_json())
         raise
     finally:
         if writer is not None:
             writer.shutdown(wait=True)
-    summary = merger.summary(kind, manifest, timing())
+    summary = merger.summary(loss_kind, manifest, timing())
     if store is not None:
         store.write_summary(summary.to_json())
     return summary
@@ -317,10 +324,11 @@ def count_landscape(
     source,
     p: int,
     *,
-    all_ranks: bool = False,
+    ranks: str = "full",
     bins=64,
     n_lowest: int = 10,
     grid: float | None = None,
+    all_ranks: bool | None = None,
 ) -> LandscapeSummary:
     """The same summary in closed form, without enumeration (any q).
 
@@ -335,26 +343,28 @@ def count_landscape(
     --------
     >>> import fastscape
     >>> s = fastscape.count_landscape(fastscape.random_spectrum(67, 0), 33, n_lowest=1)
-    >>> s.total > 2**63, s.total == sum(s.index_counts), s.lowest[0].index
+    >>> s.total > 2**63, s.total == sum(s.index_counts), s.lowest[0].morse_index
     (True, True, 0)
     """
     t0 = time.perf_counter()
-    lam, offset, kind = spectrum_of(source)
+    ranks = resolve_ranks(ranks, all_ranks)
+    all_ranks = ranks == "all"
+    lam, offset, loss_kind = spectrum_of(source)
     q = lam.size
     p = as_int(p, "p", 1)
-    counting.as_q_p(q, p, all_ranks)
+    counting.as_q_p(q, p, ranks)
     n_lowest = as_int(n_lowest, "n_lowest", 0)
-    counts = counting.index_counts(q, p, all_ranks=all_ranks)
+    counts = counting.index_counts(q, p, ranks=ranks)
     if bins is None:  # no histogram
         h = counting.HistogramCounts(np.zeros(0), (), 0, 0, 0.0, 0.0)
     else:
         edges, _ = _edges(lam, p, all_ranks, offset, bins)
-        h = counting.loss_histogram(lam, p, edges, all_ranks=all_ranks, offset=offset, grid=grid)
-    low = counting.lowest_critical_values(lam, p, n_lowest, all_ranks=all_ranks, offset=offset)
-    total = total_points(q, p, all_ranks)
+        h = counting.loss_histogram(lam, p, edges, ranks=ranks, offset=offset, grid=grid)
+    low = counting.lowest_critical_values(lam, p, n_lowest, ranks=ranks, offset=offset)
+    total = total_points(q, p, ranks)
     return LandscapeSummary(
-        q=q, p=p, mode="all-ranks" if all_ranks else "full-rank", method="closed form",
-        loss_kind=kind, loss_offset=offset, total=total, counted=total, complete=True,
+        q=q, p=p, ranks=ranks, method="closed form",
+        loss_kind=loss_kind, loss_offset=offset, total=total, counted=total, complete=True,
         index_counts=tuple(counts), hist_edges=h.edges, hist_counts=h.counts,
         hist_underflow=h.underflow, hist_overflow=h.overflow, hist_error_bound=h.error_bound,
         lowest=tuple(low), highest=(), threshold=None, count_below=None, spectrum=lam,
@@ -364,7 +374,7 @@ def count_landscape(
 
 def warmup_enumeration() -> None:
     """Compile the enumeration and counting kernels (registered with fastscape.warmup)."""
-    enumerate_landscape([3.0, 2.0, 1.0], 2, all_ranks=True, threshold=1.0)
+    enumerate_landscape([3.0, 2.0, 1.0], 2, ranks="all", threshold=1.0)
     counting.gaussian_binomial(70, 35)
 
 

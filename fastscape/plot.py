@@ -218,7 +218,7 @@ def predicted_index_counts(q: int, p: int, *, ranks: str = "full") -> np.ndarray
     q, p = int(q), int(p)
     if ranks == "full" and p > q:  # the highest rank there is: |S| = q, all of index 0
         return np.ones(1, dtype=object)
-    return np.array(list(_counts(q, p, all_ranks=ranks == "all")), dtype=object)
+    return np.array(list(_counts(q, p, ranks=ranks)), dtype=object)
 
 
 def _load_summary(summary) -> tuple[dict, Path | None]:

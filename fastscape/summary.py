@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from .theory.counting import CriticalValue
 
 LOSS_KIND_EXCESS = "excess over full-rank least squares: 1/2 sum of lambda_i not in S"
 LOSS_KIND_ABSOLUTE = "absolute: 1/2 (tr Syy - sum of lambda_i in S)"
+#: ``ranks`` -> the deprecated ``mode`` spelling (also the run manifest's).
+_MODES = {"full": "full-rank", "all": "all-ranks"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,8 +26,10 @@ class LandscapeSummary:
     ----------
     q, p : int
         Rank of Sigma and hidden width.
-    mode : str
-        ``"full-rank"`` (|S| = p) or ``"all-ranks"`` (every |S| = k <= p).
+    ranks : str
+        ``"full"`` (|S| = p) or ``"all"`` (every |S| = k <= p). (``mode``, with the
+        values ``"full-rank"`` / ``"all-ranks"``, is its deprecated name; summary.json
+        carries both keys for one release.)
     method : str
         ``"enumeration"`` (brute force, exact) or ``"closed form"`` (no enumeration;
         the histogram is then exact up to ``hist_error_bound``).
@@ -57,7 +62,7 @@ class LandscapeSummary:
 
     q: int
     p: int
-    mode: str
+    ranks: str
     method: str
     loss_kind: str
     loss_offset: float
@@ -91,12 +96,19 @@ class LandscapeSummary:
         """
 
         def cv(v: CriticalValue) -> dict:
-            return {"loss": v.loss, "index_set": list(v.index_set), "index": v.index, "k": v.k}
+            return {
+                "loss": v.loss,
+                "index_set": list(v.index_set),
+                "morse_index": v.morse_index,
+                "index": v.morse_index,  # the deprecated key, for readers of older files
+                "k": v.k,
+            }
 
         return {
             "q": self.q,
             "p": self.p,
-            "mode": self.mode,
+            "ranks": self.ranks,
+            "mode": _MODES[self.ranks],  # the deprecated key, for readers of older files
             "method": self.method,
             "loss_kind": self.loss_kind,
             "loss_offset": self.loss_offset,
@@ -125,13 +137,15 @@ class LandscapeSummary:
         """Inverse of :meth:`to_json`."""
 
         def cv(x: dict) -> CriticalValue:
-            return CriticalValue(float(x["loss"]), tuple(x["index_set"]), x["index"], x["k"])
+            index = x["morse_index"] if "morse_index" in x else x["index"]
+            return CriticalValue(float(x["loss"]), tuple(x["index_set"]), index, x["k"])
 
         h = d["loss_histogram"]
+        ranks = d["ranks"] if "ranks" in d else {v: k for k, v in _MODES.items()}[d["mode"]]
         return cls(
             q=d["q"],
             p=d["p"],
-            mode=d["mode"],
+            ranks=ranks,
             method=d["method"],
             loss_kind=d["loss_kind"],
             loss_offset=d["loss_offset"],
@@ -152,6 +166,16 @@ class LandscapeSummary:
             chunking=dict(d["chunking"]),
             timing=dict(d["timing"]),
         )
+
+    @property
+    def mode(self) -> str:
+        """Deprecated: ``"full-rank"`` or ``"all-ranks"``; use :attr:`ranks`."""
+        warnings.warn(
+            "LandscapeSummary.mode is deprecated: use .ranks ('full' or 'all')",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _MODES[self.ranks]
 
     def save(self, directory) -> Path:
         """Write ``directory/summary.json`` atomically; return its path."""

@@ -51,13 +51,15 @@ def test_enumerate_data_is_absolute(tmp_path, capsys):
     Y = X @ rng.standard_normal((4, 3))
     np.savez(tmp_path / "xy.npz", X=X, Y=Y)
     status, _, _ = run(
-        ["enumerate", "--data", str(tmp_path / "xy.npz"), "--p", "2", "--all-ranks",
+        ["enumerate", "--data", str(tmp_path / "xy.npz"), "--p", "2", "--ranks", "all",
          "--out", str(tmp_path / "r")],
         capsys,
     )  # fmt: skip
     assert status == 0
     d = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert d["loss_kind"].startswith("absolute") and d["mode"] == "all-ranks"
+    assert (
+        d["loss_kind"].startswith("absolute") and d["ranks"] == "all" and d["mode"] == "all-ranks"
+    )
     m = fastscape.Moments.from_data(X, Y)
     # the zero point S = {} has loss 1/2 tr Syy
     top = max(d["highest"], key=lambda v: v["loss"])
@@ -74,7 +76,26 @@ def test_enumerate_spectrum_file_sorted(tmp_path, capsys):
     assert status == 0
     d = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert d["spectrum"] == [5.0, 3.0, 2.0, 1.0]
-    assert d["lowest"][0] == {"loss": 1.5, "index_set": [0, 1], "index": 0, "k": 2}
+    assert d["lowest"][0] == {
+        "loss": 1.5, "index_set": [0, 1], "morse_index": 0, "index": 0, "k": 2
+    }  # fmt: skip
+
+
+def test_deprecated_all_ranks_flag_still_works(tmp_path, capsys):
+    status, _, err = run(
+        ["enumerate", "--random", "5", "--p", "2", "--all-ranks", "--quiet", "--out",
+         str(tmp_path / "r")],
+        capsys,
+    )  # fmt: skip
+    assert status == 0 and "--all-ranks is deprecated: use --ranks all" in err
+    d = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert d["ranks"] == "all" and d["total"] == 1 + 5 + 10
+    status, _, err = run(
+        ["enumerate", "--random", "5", "--p", "2", "--all-ranks", "--ranks", "full", "--out",
+         str(tmp_path / "s")],
+        capsys,
+    )  # fmt: skip
+    assert status == 1 and "contradicts" in err
 
 
 def test_closed_form_option(tmp_path, capsys):
@@ -161,7 +182,7 @@ def test_plot_subcommand(tmp_path, capsys, monkeypatch):
 
 def test_verify_hessian_agrees_and_can_fail(tmp_path, capsys, monkeypatch):
     out = tmp_path / "v"
-    args = ["enumerate", "--random", "7", "--p", "3", "--all-ranks", "--verify", "hessian"]
+    args = ["enumerate", "--random", "7", "--p", "3", "--ranks", "all", "--verify", "hessian"]
     status, text, _ = run([*args, "--out", str(out)], capsys)
     assert status == 0 and "all points agree" in text
     report = json.loads((out / "verify.json").read_text())

@@ -485,7 +485,7 @@ def test_plot_run_dir_on_a_real_enumeration(tmp_path):
     """An enumeration run directory (issue 5's engine) drawn as `fastscape plot DIR` does."""
     q, p = 7, 3
     run = tmp_path / "run"
-    s = fastscape.enumerate_landscape(fastscape.random_spectrum(q, 1), p, all_ranks=True, out=run)
+    s = fastscape.enumerate_landscape(fastscape.random_spectrum(q, 1), p, ranks="all", out=run)
     paths = fplot.plot_run_dir(run)
     assert {x.name for x in paths} == {"index_counts.png", "lowest.png", "loss_histogram.png"}
     summary = json.loads((run / "summary.json").read_text())

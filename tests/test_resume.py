@@ -92,7 +92,7 @@ def test_resume_refuses_other_inputs(tmp_path, capsys):
     for other in (
         ["--random", "10", "--seed", "1", "--p", "5"],  # another spectrum
         ["--random", "10", "--p", "4"],  # another p
-        ["--random", "10", "--p", "5", "--all-ranks"],  # another mode
+        ["--random", "10", "--p", "5", "--ranks", "all"],  # other ranks
         ["--random", "10", "--p", "5", "--chunk-size", "7"],  # another chunk plan
     ):
         assert main(["enumerate", *other, "--out", str(out), "--resume", "--quiet"]) == 1

@@ -18,10 +18,12 @@ from __future__ import annotations
 import functools
 import heapq
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 
+from .._indexsets import resolve_ranks
 from .._validate import as_int
 from .laws import as_index_set, morse_index_distinct
 
@@ -56,13 +58,14 @@ class HistogramTooLargeError(ValueError):
     """
 
 
-def as_q_p(q, p, all_ranks):
+def as_q_p(q: int, p: int, ranks: str) -> tuple[int, int]:
+    """(q, p) checked: q >= 1, p >= 1, and p <= q unless ``ranks == "all"``."""
     q = as_int(q, "q", 1)
     p = as_int(p, "p", 1, " (the hidden width)")
-    if p > q and not all_ranks:
+    if p > q and ranks != "all":
         raise ValueError(
             f"p = {p} > q = {q}: there is no full-rank critical point (C(q, p) = 0); "
-            "use p <= q, or all_ranks=True to count the rank-deficient points"
+            "use p <= q, or ranks='all' to count the rank-deficient points"
         )
     return q, p
 
@@ -106,7 +109,7 @@ def gaussian_binomial(q: int, p: int) -> list[int]:
     >>> sum(gaussian_binomial(32, 16)) == 601080390
     True
     """
-    q, p = as_q_p(q, p, all_ranks=True)
+    q, p = as_q_p(q, p, "all")
     if p > q:
         return [0]
     p = min(p, q - p)
@@ -182,22 +185,26 @@ def _gaussian_binomial_crt(q: int, p: int, half: int) -> list[int]:
     return vals[0].tolist()
 
 
-def index_counts(q: int, p: int, *, all_ranks: bool = False) -> list[int]:
+def index_counts(
+    q: int, p: int, *, ranks: str = "full", all_ranks: bool | None = None
+) -> list[int]:
     """Number of critical points of each Morse index, exact Python ints.
 
-    Full rank (``all_ranks=False``): the coefficients of [q choose p]_t. All ranks:
-    the sum over k <= min(p, q) of [q choose k]_t shifted by (q - k)(p - k).
+    ``ranks="full"`` (|S| = p): the coefficients of [q choose p]_t. ``ranks="all"``
+    (every |S| = k <= p): the sum over k <= min(p, q) of [q choose k]_t shifted by
+    (q - k)(p - k). ``all_ranks=`` is the deprecated spelling of ``ranks``.
 
     Examples
     --------
     >>> from fastscape.theory import index_counts
     >>> index_counts(3, 1)
     [1, 1, 1]
-    >>> index_counts(3, 1, all_ranks=True)  # plus the zero point, index q * p = 3
+    >>> index_counts(3, 1, ranks="all")  # plus the zero point, index q * p = 3
     [1, 1, 1, 1]
     """
-    q, p = as_q_p(q, p, all_ranks)
-    if not all_ranks:
+    ranks = resolve_ranks(ranks, all_ranks)
+    q, p = as_q_p(q, p, ranks)
+    if ranks == "full":
         return gaussian_binomial(q, p)
     total: list[int] = []
     for k in range(min(p, q) + 1):
@@ -343,9 +350,10 @@ def loss_histogram(
     p: int,
     edges,
     *,
-    all_ranks: bool = False,
+    ranks: str = "full",
     offset: float = 0.0,
     grid: float | None = None,
+    all_ranks: bool | None = None,
 ) -> HistogramCounts:
     """Histogram of critical values by dynamic programming over the eigenvalues.
 
@@ -366,8 +374,10 @@ def loss_histogram(
     >>> h.counts, h.underflow, h.overflow
     ((0, 1, 2), 0, 0)
     """
+    ranks = resolve_ranks(ranks, all_ranks)
+    all_ranks = ranks == "all"
     lam = as_spectrum(spectrum)
-    q, p = as_q_p(lam.size, p, all_ranks)
+    q, p = as_q_p(lam.size, p, ranks)
     edges = np.asarray(edges, dtype=np.float64)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
         raise ValueError("edges must be a 1-D increasing array of at least 2 bin edges")
@@ -428,17 +438,29 @@ def loss_histogram(
 class CriticalValue(NamedTuple):
     """One critical point: loss, index set (0-based positions), Morse index, rank k.
 
+    ``index`` is the deprecated name of ``morse_index``.
+
     Examples
     --------
     >>> from fastscape.theory import lowest_critical_values
     >>> lowest_critical_values([3.0, 2.0, 1.0], 2, 1)[0]
-    CriticalValue(loss=0.5, index_set=(0, 1), index=0, k=2)
+    CriticalValue(loss=0.5, index_set=(0, 1), morse_index=0, k=2)
     """
 
     loss: float
     index_set: tuple
-    index: int
+    morse_index: int
     k: int
+
+    @property
+    def index(self) -> int:  # type: ignore[override]
+        """Deprecated: use ``morse_index``."""
+        warnings.warn(
+            "CriticalValue.index is deprecated: use .morse_index",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.morse_index
 
 
 def _key(lam, q, s, offset):
@@ -447,7 +469,13 @@ def _key(lam, q, s, offset):
 
 
 def lowest_critical_values(
-    spectrum, p: int, n: int, *, all_ranks: bool = False, offset: float = 0.0
+    spectrum,
+    p: int,
+    n: int,
+    *,
+    ranks: str = "full",
+    offset: float = 0.0,
+    all_ranks: bool | None = None,
 ) -> list[CriticalValue]:
     """The n lowest critical values with their index sets, by best-first search.
 
@@ -464,10 +492,11 @@ def lowest_critical_values(
     >>> [(v.loss, v.index_set) for v in lowest_critical_values([4.0, 2.0, 1.0], 1, 2)]
     [(1.5, (0,)), (2.5, (1,))]
     """
+    ranks = resolve_ranks(ranks, all_ranks)
     lam = as_spectrum(spectrum)
-    q, p = as_q_p(lam.size, p, all_ranks)
+    q, p = as_q_p(lam.size, p, ranks)
     n = as_int(n, "n", 0)
-    ks = range(min(p, q) + 1) if all_ranks else [p]
+    ks = range(min(p, q) + 1) if ranks == "all" else [p]
     heap = []
     for k in ks:
         s = tuple(range(k))
