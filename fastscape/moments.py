@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
 
+from ._tolerance import absolute_tol
 from ._validate import as_matrix
 
 #: Eigenvalues of Sigma at or below RANK_RTOL * Moments.scale count as zero.
@@ -231,17 +233,37 @@ class Moments:
             object.__setattr__(self, "_scale", scale)
         return self._scale
 
-    def rank(self, tol: float | None = None) -> int:
-        """q = rank(Sigma): eigenvalues above ``tol``.
+    def rank(self, tol: float | None = None, *, atol: float | None = None) -> int:
+        """q = rank(Sigma): the number of eigenvalues above ``atol``.
 
-        The default, ``RANK_RTOL * scale``, is the q that every part of fastscape uses
-        (critical points, enumeration, verification).
+        The default, ``atol = RANK_RTOL * scale``, is the q that every part of fastscape
+        uses (critical points, enumeration, verification). ``tol`` is the deprecated
+        (absolute) spelling of ``atol``: it warns, and will become a relative tolerance
+        in (0, 1), as everywhere else in fastscape.
+
+        Examples
+        --------
+        >>> import numpy as np, fastscape
+        >>> m = fastscape.Moments(np.eye(2), np.diag([2.0, 1e-3]), np.eye(2))
+        >>> m.rank(), m.rank(atol=0.01)
+        (2, 1)
         """
-        if tol is None:
-            tol = RANK_RTOL * self.scale
-            if tol == 0.0:
+        if tol is not None:
+            warnings.warn(
+                "Moments.rank(tol) is an absolute threshold and deprecated: pass atol= "
+                "(tol will mean a relative tolerance in (0, 1), as everywhere in fastscape)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if atol is not None:
+                raise ValueError("pass atol only (tol is its deprecated spelling)")
+            atol = tol
+        atol = absolute_tol(atol)
+        if atol is None:
+            atol = RANK_RTOL * self.scale
+            if atol == 0.0:
                 return 0
-        return int(np.sum(self.spectrum().values > tol))
+        return int(np.sum(self.spectrum().values > atol))
 
     def __repr__(self) -> str:
         return f"Moments(dx={self.dx}, dy={self.dy})"

@@ -12,6 +12,7 @@ objects with the Agg canvas, so it works in scripts, servers and the CLI.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -322,12 +323,13 @@ def hessian_spectrum(
     weight_decay: float = 0.0,
     ax=None,
     bins: int | str = 30,
+    atol: float | None = None,
     tol: float | None = None,
 ):
     """Histogram of the Hessian's eigenvalues at a point, negative part highlighted.
 
-    The eigenvalues are split into negative (< -tol, red), zero (|.| <= tol, grey)
-    and positive (> tol, blue) and drawn as one stacked histogram over shared bins,
+    The eigenvalues are split into negative (< -atol, red), zero (|.| <= atol, grey)
+    and positive (> atol, blue) and drawn as one stacked histogram over shared bins,
     so a bin straddling 0 shows each part in its colour. The legend gives each
     part's count: the Morse index, the nullity and the rest.
 
@@ -342,9 +344,12 @@ def hessian_spectrum(
     ax : matplotlib Axes, optional
     bins : int or str
         Passed to ``numpy.histogram_bin_edges``.
-    tol : float, optional
-        Eigenvalues with absolute value <= tol count as zero; default
+    atol : float, optional
+        Eigenvalues with absolute value <= atol count as zero; default
         sqrt(machine epsilon) * max |eigenvalue|, as in ``fastscape.classify``.
+    tol : float, optional
+        Deprecated spelling of ``atol`` (absolute; warns). ``tol`` will mean a relative
+        tolerance in (0, 1), as everywhere else in fastscape.
 
     Returns
     -------
@@ -359,9 +364,19 @@ def hessian_spectrum(
     ['negative (1)', 'zero (0)', 'positive (1)']
     >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
+    if tol is not None:
+        warnings.warn(
+            "hessian_spectrum(tol=) is an absolute threshold and deprecated: pass atol= "
+            "(tol will mean a relative tolerance in (0, 1), as everywhere in fastscape)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if atol is not None:
+            raise ValueError("pass atol only (tol is its deprecated spelling)")
+        atol = tol
     h = hessian(weights, moments, residual=residual, weight_decay=weight_decay)
     ev = np.linalg.eigvalsh(h)
-    tol = spectral_zero_tol(ev, tol)
+    tol = spectral_zero_tol(ev, atol)
     parts = [ev[ev < -tol], ev[np.abs(ev) <= tol], ev[ev > tol]]
     edges = np.histogram_bin_edges(ev, bins=bins)
     fig, ax = _new_axes(ax)

@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
 import scipy.optimize
 
+from ._tolerance import relative_tol
 from ._validate import as_int, as_matrix
 from .moments import Moments, as_moments
 
@@ -142,15 +144,17 @@ def hardt_ma_experiment(
     starts: int = 8,
     start_norm: float = 0.3,
     seed=0,
-    tol: float = 1e-9,
+    grad_rtol: float = 1e-9,
+    tol: float | None = None,
 ) -> HardtMaResult:
     """Hardt & Ma's Theorem 1 as an experiment: critical points in the tau-ball are global.
 
     From ``starts`` random points with max_k |W_k|_2 = start_norm, minimise |grad l|^2
     (gradient 2 H g by Hessian-vector products) with L-BFGS; this converges to critical
     points of every kind, not only minima. Each end point is classified with
-    ``fastscape.classify(residual=True)`` and marked inside if its gradient is below
-    ``tol`` (relative) and max_k |W_k|_2 <= tau.
+    ``fastscape.classify(residual=True)`` and marked inside if
+    |grad| <= ``grad_rtol`` * max(1, |Syx|_F) and max_k |W_k|_2 <= tau. (``tol=`` is the
+    deprecated name of ``grad_rtol``; it warns.)
 
     Examples
     --------
@@ -160,10 +164,18 @@ def hardt_ma_experiment(
     >>> res.all_inside_global, bool(res.inside.any())
     (True, True)
     """
-    from .critical import classify
+    from .inertia import classify
     from .kernels import derivatives as _kd
     from .network import flatten, unflatten
 
+    if tol is not None:
+        warnings.warn(
+            "hardt_ma_experiment(tol=) is deprecated: the gradient ratio is grad_rtol=",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        grad_rtol = tol
+    grad_rtol = relative_tol(grad_rtol, "grad_rtol")
     moments = as_moments(moments)
     depth = as_int(depth, "depth", 1)
     starts = as_int(starts, "starts", 1)
@@ -210,7 +222,7 @@ def hardt_ma_experiment(
         grads.append(c.grad_norm)
         losses.append(c.loss)
         kinds.append(c.kind)
-        inside.append(c.grad_norm <= tol * scale and mx <= tau)
+        inside.append(c.grad_norm <= grad_rtol * scale and mx <= tau)
     return HardtMaResult(
         float(tau),
         np.array(norms),

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._tolerance import RTOL, absolute_tol
 from .derivatives import hessian, loss
 from .kernels import derivatives as _kd
 from .moments import Moments
@@ -21,14 +22,16 @@ from .network import flatten, unflatten, widths_of
 __all__ = ["LossSlice", "slice_grid"]
 
 
-def spectral_zero_tol(eigenvalues: np.ndarray, tol: float | None) -> float:
-    if tol is not None:
-        tol = float(tol)
-        if not math.isfinite(tol) or tol < 0:
-            raise ValueError(f"tol must be finite and >= 0, got {tol}")
-        return tol
-    # the relative tolerance of fastscape.classify, so legend counts match its nullity
-    return math.sqrt(np.finfo(float).eps) * float(np.abs(eigenvalues).max(initial=0.0))
+def spectral_zero_tol(eigenvalues: np.ndarray, atol: float | None = None) -> float:
+    """The absolute threshold below which |eigenvalue| counts as zero.
+
+    ``atol`` when given, else the relative tolerance of ``fastscape.classify``
+    (sqrt(eps)) times max |eigenvalue|, so counts match its nullity.
+    """
+    value = absolute_tol(atol)
+    if value is not None:
+        return value
+    return RTOL * float(np.abs(eigenvalues).max(initial=0.0))
 
 
 class LossSlice(NamedTuple):

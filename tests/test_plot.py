@@ -337,8 +337,14 @@ def test_hessian_spectrum_weight_decay_shifts_everything():
     fig = fplot.hessian_spectrum(ws, m, weight_decay=0.1)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels[:2] == ["negative (0)", "zero (0)"]
-    with pytest.raises(ValueError, match="tol"):
-        fplot.hessian_spectrum(ws, m, tol=-1.0)
+    with pytest.raises(ValueError, match="atol"):
+        fplot.hessian_spectrum(ws, m, atol=-1.0)
+    # tol= is the deprecated (absolute) spelling of atol=
+    with pytest.warns(DeprecationWarning, match="pass atol="):
+        old = fplot.hessian_spectrum(ws, m, weight_decay=0.1, tol=0.2)
+    new = fplot.hessian_spectrum(ws, m, weight_decay=0.1, atol=0.2)
+    texts = [[t.get_text() for t in f.axes[0].get_legend().get_texts()] for f in (old, new)]
+    assert texts[0] == texts[1] and texts[1][1] != "zero (0)"  # 0.1 <= atol: all zero
 
 
 # --------------------------------------------------------------------- loss slice
