@@ -1,4 +1,4 @@
-"""Critical points: construct (two layers, THEORY.md 3-4), verify by the Hessian, classify.
+"""Critical points: construct (two layers; docs/theory.md), verify by the Hessian, classify.
 
 Verification and the tolerances it uses live in ``fastscape.inertia``; the set of
 results in ``fastscape.pointset``.
@@ -40,7 +40,7 @@ __all__ = [
 
 
 def canonical_point(moments: Moments, widths, index_set, *, C=None) -> list[np.ndarray]:
-    """The critical point of index set S (THEORY.md 3): [B, A] with A = [U_S, 0] C and
+    """The critical point of index set S (Baldi and Hornik 1989): [B, A], A = [U_S, 0] C and
     B = C^-1 [U_S^T Syx Sxx^-1; 0].
 
     ``index_set`` holds 0-based positions in Sigma's spectrum (descending); C is an
@@ -85,7 +85,7 @@ def _two_layer_widths(widths, m):
 
 
 def _predict(vals, idx, p, dx, dy, tie_tol, tr_syy):
-    """Vectorised closed forms (THEORY.md 3) for index sets padded by ``_padded``."""
+    """Vectorised closed forms (docs/theory.md) for index sets padded by ``padded``."""
     q = len(vals)
     M = np.zeros((len(idx), q + 1))  # column q collects the -1 padding
     M[np.arange(len(idx))[:, None], idx] = 1.0
@@ -118,13 +118,14 @@ def critical_points(
     """Every critical point of a two-layer linear network, built, verified and classified.
 
     For each index set S of positions 0..q-1 of Sigma's spectrum (descending; q is its
-    numerical rank) with |S| <= p the canonical point of THEORY.md 3 is built, its full
+    numerical rank) with |S| <= p the canonical point (Baldi and Hornik 1989) is built, its full
     Hessian spectrum computed (in parallel across points, see ``verify_index_sets``)
     and compared with the closed forms: loss 1/2 (tr Syy - sum_S lambda), index
     inv(S) + (q-k)(p-k), nullity k^2 + (p-k)(dx+dy) - 2(q-k)(p-k) + ties(S).
 
     With ``weight_decay = mu > 0`` (needs Sxx = I, else ValueError) the points are
-    those of THEORY.md 4: S among {i: sigma_i > mu}, soft-thresholded singular values.
+    those of docs/theory.md (weight decay): S among {i: sigma_i > mu}, soft-thresholded
+    singular values.
 
     Parameters
     ----------
@@ -142,7 +143,7 @@ def critical_points(
         Threads for the Hessian verification (default: Numba's current setting).
     gauge : "identity" or "random"
         C = I, or a seeded random invertible C per point (orthogonal Q with weight
-        decay): Fact 8, the GL(p) (O(p)) family.
+        decay): the points of one index set form a GL(p) orbit, O(p) with weight decay.
     seed : int, optional
         Seed for ``gauge="random"``.
     index_sets : sequence of sequences, optional
@@ -223,7 +224,7 @@ def _weight_decay_points(m, dx, p, dy, mu, ranks, verify, tol, threads, gauge, r
     if not _th.is_whitened(m.sxx):
         raise ValueError(
             "critical_points with weight_decay > 0 needs whitened inputs (Sxx = I): only then "
-            "are the critical points known in closed form (THEORY.md 4). Whiten X first "
+            "are the critical points known in closed form (docs/theory.md). Whiten X first "
             "(X @ Sxx^-1/2), or classify your own points with fastscape.classify, which works "
             "for any Sxx"
         )

@@ -1,6 +1,6 @@
 """Deep linear networks (H >= 3): critical points of any depth and the rank rule.
 
-Two representatives per index set S (THEORY.md 5), |S| = r <= p = min width:
+Two representatives per index set S (docs/theory.md), |S| = r <= p = min width:
 
 - "tight": W_1 = [U_S^T Syx Sxx^-1; 0], middle layers [I_r 0; 0 0], W_H = [U_S, 0]: every
   partial product W_j ... W_i has rank r;

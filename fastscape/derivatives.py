@@ -71,7 +71,7 @@ def product(weights, *, residual: bool = False) -> np.ndarray:
 def loss(weights, moments: Moments, *, residual: bool = False, weight_decay: float = 0.0) -> float:
     """The loss 1/2 tr Syy - tr(W Syx^T) + 1/2 tr(W Sxx W^T) + weight_decay/2 sum |W_k|_F^2.
 
-    This is the mean over samples of 1/2 |y - W x|^2 (THEORY.md 1).
+    This is the mean over samples of 1/2 |y - W x|^2 (docs/theory.md).
 
     Examples
     --------
@@ -198,7 +198,7 @@ def hessian(
     weight_decay: float = 0.0,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The full (N, N) float64 Hessian over all weights, in THEORY.md's parameter order.
+    """The full (N, N) float64 Hessian over all weights, in docs/theory.md's parameter order.
 
     Assembled straight from the block formula by one parallel pass over rows: each
     entry is written once, and no N x N temporary is made.

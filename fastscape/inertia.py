@@ -1,4 +1,4 @@
-"""Verify points by their full Hessians, in parallel, and classify them (THEORY.md 5).
+"""Verify points by their full Hessians, in parallel, and classify them (docs/theory.md).
 
 Many points of one network are checked in one call. The points are cut into
 interleaved chunks (c, c + n, c + 2n, ...), and each chunk runs the nogil kernel
@@ -12,9 +12,8 @@ engine.
 
 Two engines run the chunks: a Numba prange loop (``kernels.inertia.inertia_parallel``,
 the default, chunks handed out dynamically) and a thread pool calling
-``inertia_range``. On the shared 2-core machine, 2,510 points of [12, 6, 12], best of
-9 runs each, in three runs: prange 1.89x-1.98x over one thread, the pool 1.83x-1.94x.
-Numba's workqueue threading layer (used where neither OpenMP nor TBB is available)
+``inertia_range``; both scale with the thread count (figures on the documentation's
+benchmark page). Numba's workqueue threading layer (used where neither OpenMP nor TBB is available)
 must not be entered by two threads at once, so a call made while another thread is
 inside the prange engine uses the pool instead.
 
@@ -328,7 +327,7 @@ def global_min_loss(moments: Moments, widths, *, residual=False, weight_decay=0.
 
     - no weight decay: 1/2 (tr Syy - sum of the top p eigenvalues of Sigma), p = min
       width (residual: the least-squares loss, p = d);
-    - weight decay, Sxx = I, not residual: per singular value of Syx (THEORY.md 4 for
+    - weight decay, Sxx = I, not residual: per singular value of Syx (docs/theory.md for
       H = 2; the balanced 1-D reduction of ``theory.deep_weight_decay_global_min_loss``
       for any H, including H = 1 where it is ridge regression);
     - weight decay otherwise: no closed form. H = 1 is ridge regression (exact). For
@@ -416,7 +415,7 @@ def prepare_point(weights, moments, residual):
 
 
 def classify(weights, moments: Moments, *, residual=False, weight_decay=0.0, tol=None):
-    """Classify one point of a network of any depth from its full Hessian (THEORY.md 5).
+    """Classify one point of a network of any depth from its full Hessian (docs/theory.md).
 
     Rule: |grad| above tolerance -> "not_critical"; loss equal to ``global_min_loss``
     -> "global_min"; else a Hessian eigenvalue below -tol -> "strict_saddle"; else a

@@ -1,6 +1,6 @@
 """Whole-landscape work: streaming enumeration of every two-layer critical point.
 
-:func:`enumerate_landscape` walks every index set S (THEORY.md 3) in chunks of the
+:func:`enumerate_landscape` walks every index set S (docs/theory.md) in chunks of the
 colex rank space, in parallel, and keeps only aggregates (memory flat in C(q, p)):
 exact counts by Morse index, a loss histogram, the n lowest and highest losses with
 their index sets, and the count below a threshold. Results are bitwise identical

@@ -63,7 +63,7 @@ def _symmetric(a: np.ndarray, name: str) -> np.ndarray:
 
 
 class Moments:
-    """Second moments of the data, normalised by n (THEORY.md 1).
+    """Second moments of the data, normalised by n (docs/theory.md).
 
     ``Sxx = X^T X / n``, ``Syx = Y^T X / n``, ``Syy = Y^T Y / n``; the loss of a map W is
     ``1/2 tr Syy - tr(W Syx^T) + 1/2 tr(W Sxx W^T)``, the mean of 1/2 |y - W x|^2.

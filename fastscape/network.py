@@ -1,6 +1,6 @@
 """Widths, weight lists and flat parameter vectors, and seeded initialisation.
 
-Parameter order (THEORY.md 1): theta = (vec(W_1), ..., vec(W_H)), each W_k
+Parameter order (docs/theory.md): theta = (vec(W_1), ..., vec(W_H)), each W_k
 flattened row-major, W_k of shape (d_k, d_(k-1)).
 """
 

@@ -197,7 +197,7 @@ def critical_value_diagram(points, ax=None, *, title: str | None = None, annotat
 
 
 def predicted_index_counts(q: int, p: int, *, ranks: str = "full") -> np.ndarray:
-    """Number of critical points of each Morse index, distinct eigenvalues (THEORY.md 3).
+    """Number of critical points of each Morse index, distinct eigenvalues (docs/theory.md).
 
     ``ranks="full"``: index sets of size min(p, q), the coefficients of the Gaussian
     binomial [q choose p]_t. ``ranks="all"``: every size k <= p, each shifted by
@@ -430,7 +430,7 @@ def loss_slice(
     ``fig`` (an empty ``matplotlib.figure.Figure``) to draw without pyplot. With
     the default directions a strict saddle shows as a ridge falling away along the
     negative curvature and flat along the symmetry orbit, a global minimum as a flat
-    valley: the river basin of seed 002.
+    valley along which the loss does not change (a "river").
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Residual linear networks W = (I + W_H) ... (I + W_1) (Hardt & Ma 2016; THEORY.md 6).
+"""Residual linear networks W = (I + W_H) ... (I + W_1) (Hardt and Ma 2016; docs/theory.md).
 
 - Theorem 2, constructively: ``residual_global_min(R, depth)`` builds equal layers
   W_k = expm(logm(R) / H) - I with (I + W_H) ... (I + W_1) = R exactly, so the point is

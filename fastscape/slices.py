@@ -183,7 +183,7 @@ def slice_grid(
         there is none, of the smallest positive one), and the tangent of the
         layer-symmetry orbit through the point (GL(d_k) between two adjacent layers,
         O(d_k) with weight decay), which at a critical point lies in the Hessian's
-        null space: the flat "river" of seed 002 (the first is made orthogonal to
+        null space: a flat "river" through the point (the first is made orthogonal to
         it, which changes nothing at a critical point). Where there is no orbit (one
         layer; residual layers with weight decay) the second direction is the
         Hessian eigenvector whose eigenvalue is closest to zero.

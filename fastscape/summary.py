@@ -20,7 +20,7 @@ _MODES = {"full": "full-rank", "all": "all-ranks"}
 
 @dataclasses.dataclass(frozen=True)
 class LandscapeSummary:
-    """Aggregates over every two-layer critical point of a spectrum (THEORY.md 3).
+    """Aggregates over every two-layer critical point of a spectrum (docs/theory.md).
 
     Attributes
     ----------
@@ -49,8 +49,11 @@ class LandscapeSummary:
     spectrum : ndarray
         The eigenvalues used (descending).
     chunking, timing : dict
-        Chunk plan and progress; wall time and rate (``timing`` is the only field
-        that depends on how the run went).
+        Chunk plan and progress; wall time, rate, threads, scheduler and reused chunks.
+        ``timing`` varies between runs of the same problem and is ignored by ``==``.
+        A partial summary (written when a run stops early) also differs in
+        ``complete`` (False), ``counted`` (< ``total``), ``chunking["chunks_done"]``
+        and in every aggregate, which then covers only the chunks done.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Streaming enumeration of the two-layer critical points (THEORY.md 3).
+"""Streaming enumeration of the two-layer critical points (docs/theory.md).
 
 A critical point is an index set S of k positions in the descending spectrum
 lambda_0 > ... > lambda_{q-1}; the kernels walk its complement T = [q] \\ S

@@ -1,7 +1,7 @@
 """critical_points: the inertia law on hundreds of random shapes, degenerate data, threads.
 
 Independent references: Sigma's spectrum by numpy.linalg.eigh, the index and nullity
-laws recomputed here from THEORY.md 3 by brute-force pair counting, Hessians from
+laws recomputed here from their definitions by brute-force pair counting, Hessians from
 tests/reference.py (Kronecker products, no kernel code).
 """
 
@@ -34,7 +34,7 @@ def _moments(dx, dy, seed, *, rank=None, n=30, noise=0.4):
 
 
 def _laws(m, s, p):
-    """THEORY.md 3 by explicit pair counting (no fastscape code)."""
+    """The two-layer laws by explicit pair counting (no fastscape code)."""
     sig = m.syx @ np.linalg.solve(m.sxx, m.syx.T)
     lam = np.sort(np.linalg.eigvalsh((sig + sig.T) / 2))[::-1]
     lam = lam[lam > 1e-9 * max(lam[0], np.linalg.norm(m.syy, 2))]

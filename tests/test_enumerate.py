@@ -1,4 +1,4 @@
-"""The streaming enumeration engine against plain itertools references and THEORY.md 3."""
+"""The streaming enumeration engine against plain itertools references and the two-layer laws."""
 
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def test_fact4_critical_iff_form():
     Q, _ = np.linalg.qr(rng.standard_normal((3, 2)))  # orthonormal, not eigenvectors
     sig = m.syx @ np.linalg.solve(m.sxx, m.syx.T)
     assert np.linalg.norm(Q @ Q.T @ sig - sig @ Q @ Q.T) > 1e-3 * np.linalg.norm(sig)
-    not_eig = [Q.T @ ls, Q]  # B = B_hat(A) (Fact 1) but A spans no eigenvectors
+    not_eig = [Q.T @ ls, Q]  # B = B_hat(A), the optimal B for this A, but A spans no eigenvectors
     assert np.linalg.norm(ref.gradient(not_eig, m.sxx, m.syx)) > 1e-3 * scale
     assert fastscape.classify(not_eig, m).kind == "not_critical"
     mixed = U[:, :2] @ np.array([[1.0, 0.0], [0.0, 1.0]])

@@ -47,7 +47,7 @@ def np_loss(ws, m, mu=0.0, residual=False):
 
 
 def brute_index_counts(q, p, ranks="full"):
-    """Counts of Morse indices by direct enumeration of index sets (THEORY.md 3)."""
+    """Counts of Morse indices by direct enumeration of index sets (docs/theory.md)."""
     top = min(p, q)
     ks = [top] if ranks == "full" else range(top + 1)
     counts = {}
@@ -73,7 +73,7 @@ def data(seed=0, n=300, dx=5, dy=4, svals=(2.0, 1.4, 0.9, 0.5)):
 
 
 def two_layer_point(m, S, p, seed=None):
-    """A = [U_S, 0] C, B = C^-1 [U_S^T L*; 0] (THEORY.md 3)."""
+    """A = [U_S, 0] C, B = C^-1 [U_S^T L*; 0] (docs/theory.md)."""
     vals, U = m.spectrum()
     L = m.least_squares()
     A = np.zeros((m.dy, p))
@@ -169,7 +169,7 @@ def test_critical_value_diagram_on_given_axes_and_errors():
 
 
 def test_critical_value_diagram_real_points():
-    """All two-layer critical points built from THEORY.md 3, classified by the law."""
+    """All two-layer critical points (Baldi and Hornik 1989), classified by the law."""
     m = data()
     vals = m.spectrum().values
     q, p = len(vals), 2
@@ -297,7 +297,7 @@ def test_hessian_spectrum_highlights_the_morse_index(S):
     ws = two_layer_point(m, S, p, seed=3)
     k = len(S)
     inv = sum(1 for i in range(q) if i not in S for j in S if vals[i] > vals[j])
-    index = inv + (q - k) * (p - k)  # THEORY.md 3
+    index = inv + (q - k) * (p - k)  # the two-layer law
     nullity = k * k + (p - k) * (m.dx + m.dy) - 2 * (q - k) * (p - k)
     n = fastscape.num_params([m.dx, p, m.dy])
     fig = fplot.hessian_spectrum(ws, m)
@@ -397,7 +397,7 @@ def test_slice_centre_and_default_directions(S, kind):
 
 
 def test_slice_flat_direction_with_weight_decay_and_residual():
-    # weight decay, whitened: A = U_S D, B = D V_S^T, D = sqrt(sigma - mu) (THEORY.md 4)
+    # weight decay, whitened: A = U_S D, B = D V_S^T, D = sqrt(sigma - mu) (docs/theory.md)
     rng = np.random.default_rng(2)
     dx, dy, p, mu = 4, 3, 2, 0.1
     u, _ = np.linalg.qr(rng.standard_normal((dy, dy)))

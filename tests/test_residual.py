@@ -1,4 +1,4 @@
-"""Residual networks (Hardt & Ma 2016; THEORY.md 6): Theorem 2 built, Theorem 1 tested."""
+"""Residual networks (Hardt and Ma 2016): Theorem 2 built, Theorem 1 tested."""
 
 from __future__ import annotations
 

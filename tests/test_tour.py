@@ -122,24 +122,24 @@ def test_printed_facts_hold(tour_run):
     _, proc = tour_run
     out = proc.stdout
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # Fact 4/5: closed-form and measured index/nullity agree, the minimum is the top-p set
+    # sections fact4, fact5: closed-form and measured index/nullity agree, minimum = top-p set
     f4 = section_output(out, "fact4")
     assert "disagreements with the closed form: 0" in f4
     f5 = section_output(out, "fact5")
     pairs = re.findall(r"loss (\d+\.\d+)\s+1/2\(tr Syy - sum lambda_S\) (\d+\.\d+)", f5)
     assert len(pairs) == comb(4, 2) and all(a == b for a, b in pairs)
     assert "lowest: (0, 1)" in f5
-    # Fact 6: Morse index counts of the 252 points = brute-force inversion counts
+    # section fact6: Morse index counts of the 252 points = brute-force inversion counts
     f6 = section_output(out, "fact6")
     counts = ast.literal_eval(re.search(r"Morse index counts \(Hessians\): (\[.*\])", f6).group(1))
     assert counts == brute_index_counts(10, 5)
     assert f"{comb(24, 12):,} critical points, complete: True" in section_output(out, "fact6b")
-    # Fact 7: one index-0 point, all others strict saddles
+    # section fact7: one index-0 point, all others strict saddles
     f7 = section_output(out, "fact7")
     assert "11 critical points (all ranks): {'global_min': 1, 'strict_saddle': 10}" in f7
-    # Fact 8: nullity p^2 at every gauge
+    # section fact8: nullity p^2 at every gauge
     assert section_output(out, "fact8").count("nullity 4 (p^2 = 4)  global_min") == 4
-    # Fact 9: no local minima in depth, non-strict saddles exist
+    # section fact9: no local minima in depth, non-strict saddles exist
     f9 = section_output(out, "fact9")
     kinds = ast.literal_eval(re.search(r": (\{.*\})", f9).group(1))
     assert "local_min" not in kinds and kinds["global_min"] == 1 and kinds["non_strict_saddle"] > 0

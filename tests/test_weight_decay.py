@@ -1,4 +1,4 @@
-"""Weight decay, two layers, whitened inputs (THEORY.md 4), and the deep whitened minimum.
+"""Weight decay, two layers, whitened inputs (docs/theory.md), and the deep whitened minimum.
 
 References: losses from tests/reference.py (with mu), Hessians from the Kronecker
 reference, global minima by scipy L-BFGS from several seeded starts.

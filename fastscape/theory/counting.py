@@ -1,4 +1,4 @@
-"""Counting over all index sets without enumerating them (THEORY.md 3).
+"""Counting over all index sets without enumerating them (docs/theory.md).
 
 A two-layer critical point is an index set S of k <= p positions (0-based) in the
 descending spectrum lambda_0 > ... > lambda_{q-1} > 0 of Sigma. Its Morse index is
@@ -88,7 +88,7 @@ def as_spectrum(spectrum) -> np.ndarray:
         i = int(np.flatnonzero(d == 0)[0])
         raise ValueError(
             f"spectrum has tied eigenvalues (positions {i} and {i + 1}); the index law "
-            "inv(S) = sum(S) - k(k-1)/2 assumes distinct eigenvalues (THEORY.md 3)"
+            "inv(S) = sum(S) - k(k-1)/2 assumes distinct eigenvalues (docs/theory.md)"
         )
     return np.ascontiguousarray(lam)
 
@@ -97,7 +97,7 @@ def gaussian_binomial(q: int, p: int) -> list[int]:
     """Coefficients of the Gaussian binomial [q choose p]_t, exact Python ints.
 
     Entry m is the number of p-subsets S of [q] with ``sum(S) - p(p-1)/2 = m``: the
-    number of full-rank critical points of Morse index m (THEORY.md 3). Computed
+    number of full-rank critical points of Morse index m (docs/theory.md). Computed
     as prod_{j=1..p} (1 - t^{q-p+j}) / (1 - t^j) one factor at a time (every
     partial product is a polynomial), on the lower half of the symmetric sequence.
 

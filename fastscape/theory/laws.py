@@ -1,4 +1,4 @@
-"""Per-point closed forms of THEORY.md 3-4: losses, Morse index and nullity laws.
+"""Per-point closed forms for two layers (docs/theory.md): losses, Morse index, nullity laws.
 
 Conventions: ``eigenvalues`` are the q positive eigenvalues lambda_1 >= ... >= lambda_q
 of Sigma = Syx Sxx^-1 Syx^T (descending, zeros already removed); an index set S is a
@@ -184,7 +184,7 @@ def nullity(
 def whitened_hessian_spectrum(
     eigenvalues, index_set: Sequence[int], p: int, dx: int, dy: int
 ) -> np.ndarray:
-    """Hessian eigenvalues (ascending) at the canonical point when Sxx = I (THEORY.md 3).
+    """Hessian eigenvalues (ascending) at the canonical point when Sxx = I (docs/theory.md).
 
     Per j in S: k zeros and k copies of 1 + lambda_j; per pair i not in S, j in S:
     ((lambda_j + 1) +- sqrt((lambda_j - 1)^2 + 4 lambda_i)) / 2; per j in S, dy - q
@@ -229,7 +229,7 @@ def is_whitened(sxx, *, rtol: float = 1e-10) -> bool:
 
 
 def weight_decay_loss(singular_values, index_set, weight_decay: float, trace_syy: float) -> float:
-    """f = 1/2 (tr Syy - sum_{i in S} (sigma_i - mu)^2), whitened two-layer (THEORY.md 4).
+    """f = 1/2 (tr Syy - sum_{i in S} (sigma_i - mu)^2), whitened two-layer (docs/theory.md).
 
     Examples
     --------
@@ -295,7 +295,7 @@ def weight_decay_nullity(singular_values, index_set, p: int, *, tie_tol: float =
 
 
 def weight_decay_critical_point(moments, p: int, index_set, weight_decay: float, *, Q=None):
-    """[B, A] with A = [U_S D, 0] Q, B = Q^T [D V_S^T; 0], D = sqrt(sigma_S - mu) (THEORY.md 4).
+    """[B, A] with A = [U_S D, 0] Q, B = Q^T [D V_S^T; 0], D = sqrt(sigma_S - mu) (weight decay).
 
     Raises ValueError unless Sxx = I (within 1e-10): the closed form holds only for
     whitened inputs (for other Sxx the balanced critical points are not given by the
@@ -313,7 +313,7 @@ def weight_decay_critical_point(moments, p: int, index_set, weight_decay: float,
     """
     if not is_whitened(moments.sxx):
         raise ValueError(
-            "the weight-decay closed form (THEORY.md 4) needs whitened inputs, Sxx = I; this "
+            "the weight-decay closed form (docs/theory.md) needs whitened inputs, Sxx = I; this "
             "Sxx is not the identity, so no closed form is known. Whiten X first (X @ Sxx^-1/2) "
             "or use fastscape.classify on your own points"
         )
