@@ -69,7 +69,7 @@ def padded(sets: Sequence[Sequence[int]], p: int) -> np.ndarray:
     sizes = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
     for k in np.unique(sizes[sizes > 0]):
         rows = np.flatnonzero(sizes == k)
-        out[rows, :k] = np.array([sets[r] for r in rows], dtype=np.int64)
+        out[rows, :k] = np.array([sets[int(r)] for r in rows], dtype=np.int64)
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from ._gauge import random_invertible
 from ._indexsets import check_set, padded, select_index_sets
 from ._spectral import TiedEigenvaluesWarning, data_levels, warn_ties
 from ._tolerance import TIE_RTOL
+from ._types import ArrayLike, IndexSet, Ranks, Seed, Widths
 from ._validate import as_flag, as_matrix, as_weight_decay, as_widths
 from .deep import deep_critical_points
 from .inertia import Classification, Tolerances, classify, global_min_loss
@@ -39,7 +41,9 @@ __all__ = [
 ]
 
 
-def canonical_point(moments: Moments, widths, index_set, *, C=None) -> list[np.ndarray]:
+def canonical_point(
+    moments: Moments, widths: Widths, index_set: IndexSet, *, C: ArrayLike | None = None
+) -> list[np.ndarray]:
     """The critical point of index set S (Baldi and Hornik 1989): [B, A], A = [U_S, 0] C and
     B = C^-1 [U_S^T Syx Sxx^-1; 0].
 
@@ -104,16 +108,16 @@ def _predict(vals, idx, p, dx, dy, tie_tol, tr_syy):
 
 def critical_points(
     moments: Moments,
-    widths,
+    widths: Widths,
     *,
-    ranks="all",
-    weight_decay=0.0,
-    verify=True,
-    tol=None,
-    threads=None,
-    gauge="identity",
-    seed=None,
-    index_sets=None,
+    ranks: Ranks = "all",
+    weight_decay: float = 0.0,
+    verify: bool = True,
+    tol: float | None = None,
+    threads: int | None = None,
+    gauge: str = "identity",
+    seed: Seed = None,
+    index_sets: Iterable[IndexSet] | None = None,
 ) -> CriticalPointSet:
     """Every critical point of a two-layer linear network, built, verified and classified.
 
@@ -169,18 +173,19 @@ def critical_points(
     ((0, 1), 0, 4, ())
     """
     w = as_widths(widths)
-    opts = dict(
-        ranks=ranks,
-        weight_decay=weight_decay,
-        verify=verify,
-        tol=tol,
-        threads=threads,
-        gauge=gauge,
-        seed=seed,
-        index_sets=index_sets,
-    )
     if len(w) > 3:
-        return deep_critical_points(moments, widths, **opts)
+        return deep_critical_points(
+            moments,
+            widths,
+            ranks=ranks,
+            weight_decay=weight_decay,
+            verify=verify,
+            tol=tol,
+            threads=threads,
+            gauge=gauge,
+            seed=seed,
+            index_sets=index_sets,
+        )
     m = as_moments(moments)
     dx, p, dy = _two_layer_widths(w, m)
     mu = as_weight_decay(weight_decay)
@@ -265,7 +270,13 @@ def _weight_decay_points(m, dx, p, dy, mu, ranks, verify, tol, threads, gauge, r
 
 
 def verify_index_sets(
-    moments: Moments, widths, index_sets, *, weight_decay=0.0, tol=None, threads=None
+    moments: Moments,
+    widths: Widths,
+    index_sets: Iterable[IndexSet],
+    *,
+    weight_decay: float = 0.0,
+    tol: float | None = None,
+    threads: int | None = None,
 ) -> CriticalPointSet:
     """Build and Hessian-verify the canonical points of the given index sets only.
 

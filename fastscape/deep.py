@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -42,6 +43,7 @@ from ._gauge import random_layer_gauge
 from ._indexsets import check_set, select_index_sets
 from ._spectral import positive_spectrum, warn_ties
 from ._tolerance import gradient_scale, loss_tolerance, relative_tol
+from ._types import IndexSet, Ranks, Seed, Weights, Widths
 from ._validate import as_flag, as_weight_decay, as_weights, as_widths
 from .moments import Moments, as_moments
 from .pointset import CriticalPointSet
@@ -57,7 +59,9 @@ __all__ = [
 REPRESENTATIVES = ("tight", "loose")
 
 
-def deep_point(moments: Moments, widths, index_set, *, representative: str = "tight"):
+def deep_point(
+    moments: Moments, widths: Widths, index_set: IndexSet, *, representative: str = "tight"
+) -> list[np.ndarray]:
     """The tight or loose critical point of index set S for widths (d_0, ..., d_H).
 
     Parameters
@@ -119,7 +123,7 @@ def _rank(a: np.ndarray, threshold: float) -> int:
     return int(np.sum(np.linalg.svd(a, compute_uv=False) > threshold))
 
 
-def partial_product_ranks(weights, *, tol: float | None = None) -> np.ndarray:
+def partial_product_ranks(weights: Weights, *, tol: float | None = None) -> np.ndarray:
     """Ranks of every partial product: ``out[i, j] = rank(W_j ... W_(i+1))`` for i <= j.
 
     Entry [i, i] is the width d_i (the identity); entries below the diagonal are -1.
@@ -192,7 +196,8 @@ def _recover_set(m: Moments, product: np.ndarray, vals, vecs, tie: float):
     if vals.size == 0:
         return ()
     d = np.einsum("ai,ab,bi->i", vecs, product @ m.syx.T, vecs) / vals
-    s, start = [], 0
+    s: list[int] = []
+    start = 0
     while start < vals.size:
         stop = start + 1
         while stop < vals.size and vals[start] - vals[stop] <= tie:
@@ -203,7 +208,7 @@ def _recover_set(m: Moments, product: np.ndarray, vals, vecs, tie: float):
     return tuple(s)
 
 
-def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> RankPrediction:
+def predict_kind(weights: Weights, moments: Moments, *, tol: float | None = None) -> RankPrediction:
     """Classify a point of a linear network by the rank rule, without the Hessian.
 
     Costs O(H^2) small matrix products and SVDs (never an N x N matrix), so it works for
@@ -314,18 +319,18 @@ def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> Rank
 
 def deep_critical_points(
     moments: Moments,
-    widths,
+    widths: Widths,
     *,
-    ranks="all",
-    representatives=REPRESENTATIVES,
+    ranks: Ranks = "all",
+    representatives: str | Iterable[str] = REPRESENTATIVES,
     weight_decay: float = 0.0,
     verify: bool = True,
     tol: float | None = None,
     threads: int | None = None,
     gauge: str = "identity",
-    seed=None,
-    index_sets=None,
-):
+    seed: Seed = None,
+    index_sets: Iterable[IndexSet] | None = None,
+) -> CriticalPointSet:
     """Tight and loose critical points of every index set, for depth H >= 3.
 
     For every index set S (0-based positions into Sigma's q positive eigenvalues) with

@@ -7,6 +7,7 @@ Used by :mod:`fastscape.landscape` (local Numba threads) and by
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numba
@@ -35,10 +36,10 @@ class Plan:
     n_lowest: int
     n_highest: int
     h: int = 0
-    tsum: np.ndarray = None  # low_tables: sums and position sums of every T_L
-    tpos: np.ndarray = None
-    thist: np.ndarray = None
-    tord: np.ndarray = None  # each a-block of tsum by ascending sum (stable)
+    tsum: np.ndarray | None = None  # low_tables: sums and position sums of every T_L
+    tpos: np.ndarray | None = None
+    thist: np.ndarray | None = None
+    tord: np.ndarray | None = None  # each a-block of tsum by ascending sum (stable)
 
     @classmethod
     def build(
@@ -120,7 +121,9 @@ def compute_chunks(
     nth = numba.get_num_threads()
     total = sum(int(hi) - int(lo) for _, lo, hi in chunks)
     target = max(int(min_piece), -(-total // (PIECES_PER_THREAD * nth)))
-    pieces, first = [], []  # pieces: (share, chunk, k, lo, hi), chunk-major
+    # pieces: (share, chunk, k, lo, hi), chunk-major
+    pieces: list[tuple[int, int, int, int, int]] = []
+    first: list[int] = []
     for i, (k, lo, hi) in enumerate(chunks):
         size = int(hi) - int(lo)
         first.append(len(pieces))
@@ -210,8 +213,9 @@ def _binomials(q: int) -> np.ndarray:
     return _BINOM_CACHE[q]
 
 
-def chunk_plan(q, ks, chunk_size) -> list[tuple[int, int, int]]:
-    out = []
+def chunk_plan(q: int, ks: Iterable[int], chunk_size: int) -> list[tuple[int, int, int]]:
+    """Chunks (k, lo, hi) of at most ``chunk_size`` consecutive ranks, for every size k."""
+    out: list[tuple[int, int, int]] = []
     for k in ks:
         size = math.comb(q, k)
         out.extend((k, lo, min(lo + chunk_size, size)) for lo in range(0, size, chunk_size))

@@ -46,6 +46,7 @@ import scipy.optimize
 from . import theory as _th
 from ._blas import single_threaded_blas
 from ._tolerance import RTOL, gradient_scale, loss_tolerance, relative_tol
+from ._types import Weights, Widths
 from ._validate import as_flag, as_int, as_weight_decay, as_weights, as_widths
 from .derivatives import HessianTooLargeError, available_memory
 from .kernels import derivatives as _kd
@@ -171,8 +172,8 @@ def _inertia(
     gn = np.empty(P)
     extremes = np.empty((P, 2))
     inertia = np.empty((P, 2), dtype=np.int64)
-    args = (w, m.sxx, syx, m.trace_syy, residual, float(mu), bool(blocks), float(decouple))
-    args = args + (float(rtol), floors, losses, gn, extremes, inertia)
+    args: tuple = (w, m.sxx, syx, m.trace_syy, residual, float(mu), bool(blocks))
+    args = args + (float(decouple), float(rtol), floors, losses, gn, extremes, inertia)
     nthreads = _check_threads(threads)
     per_thread = 2 * 8 * N * N  # the Hessian and its block gather
     budget = 0.5 * available_memory()
@@ -205,7 +206,8 @@ def _run_chunks(thetas, P, args, nthreads, engine):
     elif engine == "prange" and _PRANGE.acquire(blocking=False):
         old = numba.get_num_threads()
         try:
-            numba.set_num_threads(min(nthreads, numba.config.NUMBA_NUM_THREADS))
+            limit = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+            numba.set_num_threads(min(nthreads, limit))
             with numba.parallel_chunksize(1):  # chunks handed out as threads come free
                 _ki.inertia_parallel(thetas, nchunks, args)
         finally:
@@ -322,7 +324,9 @@ def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, 
     )
 
 
-def global_min_loss(moments: Moments, widths, *, residual=False, weight_decay=0.0) -> float:
+def global_min_loss(
+    moments: Moments, widths: Widths, *, residual: bool = False, weight_decay: float = 0.0
+) -> float:
     """The global minimum value of the (regularised) loss that ``classify`` compares with.
 
     - no weight decay: 1/2 (tr Syy - sum of the top p eigenvalues of Sigma), p = min
@@ -396,13 +400,15 @@ def _numerical_min(m, w, residual, mu) -> float:
     return best
 
 
-def global_min_reference(m, w, residual, mu) -> tuple[float, bool]:
+def global_min_reference(m: Moments, w: Widths, residual: bool, mu: float) -> tuple[float, bool]:
     """(value, exact): exact is False when the value came from numerical minimisation."""
     exact = mu == 0.0 or (len(w) == 2 and not residual) or (not residual and _th.is_whitened(m.sxx))
     return global_min_loss(m, w, residual=residual, weight_decay=mu), exact
 
 
-def prepare_point(weights, moments, residual):
+def prepare_point(
+    weights: Weights, moments: Moments, residual: bool
+) -> tuple[Moments, list[np.ndarray], tuple[int, ...]]:
     m = as_moments(moments)
     ws = as_weights(weights, residual=residual)
     if ws[0].shape[1] != m.dx or ws[-1].shape[0] != m.dy:
@@ -414,7 +420,14 @@ def prepare_point(weights, moments, residual):
     return m, ws, widths
 
 
-def classify(weights, moments: Moments, *, residual=False, weight_decay=0.0, tol=None):
+def classify(
+    weights: Weights,
+    moments: Moments,
+    *,
+    residual: bool = False,
+    weight_decay: float = 0.0,
+    tol: float | None = None,
+) -> Classification:
     """Classify one point of a network of any depth from its full Hessian (docs/theory.md).
 
     Rule: |grad| above tolerance -> "not_critical"; loss equal to ``global_min_loss``

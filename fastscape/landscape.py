@@ -14,10 +14,12 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
 from ._indexsets import resolve_ranks
+from ._types import ArrayLike, PathLike
 from ._validate import as_int
 from .engine import Merger, Plan, chunk_plan, compute_chunks, total_points
 from .moments import Moments
@@ -50,7 +52,7 @@ def random_spectrum(q: int, seed: int) -> np.ndarray:
     return np.ascontiguousarray(np.sort(rng.uniform(0.5, 1.5, q))[::-1])
 
 
-def spectrum_of(source) -> tuple[np.ndarray, float, str]:
+def spectrum_of(source: ArrayLike | Moments) -> tuple[np.ndarray, float, str]:
     """(lambda descending, loss offset, loss kind) of a spectrum or of Moments.
 
     A 1-D spectrum gives excess losses (offset 0). ``Moments`` give absolute losses:
@@ -102,19 +104,19 @@ def _edges(lam, p, all_ranks, offset, bins) -> tuple[np.ndarray, bool]:
 
 
 def enumerate_landscape(
-    source,
+    source: ArrayLike | Moments,
     p: int,
     *,
     ranks: str = "full",
-    bins=64,
+    bins: int | ArrayLike = 64,
     n_lowest: int = 10,
     n_highest: int = 10,
     threshold: float | None = None,
     chunk_size: int | None = None,
     threads: int | None = None,
-    out=None,
+    out: PathLike | None = None,
     resume: bool = False,
-    client=None,
+    client: Any = None,
     progress: Callable[[int, int], None] | None = None,
     all_ranks: bool | None = None,
 ) -> LandscapeSummary:
@@ -289,9 +291,10 @@ def _check_thread_limit(threads, client):
     """Local runs cannot use more threads than Numba was started with."""
     import numba
 
-    if client is None and threads > numba.config.NUMBA_NUM_THREADS:
+    limit = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    if client is None and threads > limit:
         raise ValueError(
-            f"threads = {threads} exceeds Numba's maximum {numba.config.NUMBA_NUM_THREADS} "
+            f"threads = {threads} exceeds Numba's maximum {limit} "
             "(set NUMBA_NUM_THREADS to allow more)"
         )
 
@@ -321,11 +324,11 @@ def _run_local(plan, chunks, pending, finish, batch_done, threads):
 
 
 def count_landscape(
-    source,
+    source: ArrayLike | Moments,
     p: int,
     *,
     ranks: str = "full",
-    bins=64,
+    bins: int | ArrayLike | None = 64,
     n_lowest: int = 10,
     grid: float | None = None,
     all_ranks: bool | None = None,

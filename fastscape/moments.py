@@ -9,6 +9,7 @@ import numpy as np
 import scipy.linalg
 
 from ._tolerance import absolute_tol
+from ._types import ArrayLike
 from ._validate import as_matrix
 
 #: Eigenvalues of Sigma at or below RANK_RTOL * Moments.scale count as zero.
@@ -88,8 +89,14 @@ class Moments:
     """
 
     __slots__ = ("sxx", "syx", "syy", "_spectrum", "_least_squares", "_scale")
+    sxx: np.ndarray
+    syx: np.ndarray
+    syy: np.ndarray
+    _spectrum: Spectrum | None
+    _least_squares: np.ndarray | None
+    _scale: float | None
 
-    def __init__(self, sxx, syx, syy):
+    def __init__(self, sxx: ArrayLike, syx: ArrayLike, syy: ArrayLike) -> None:
         sxx = as_matrix(sxx, "sxx")
         syx = as_matrix(syx, "syx")
         syy = as_matrix(syy, "syy")
@@ -116,7 +123,7 @@ class Moments:
         raise AttributeError("Moments is immutable; build a new one")
 
     @classmethod
-    def from_data(cls, X, Y, *, ridge: float = 0.0) -> Moments:
+    def from_data(cls, X: ArrayLike, Y: ArrayLike, *, ridge: float = 0.0) -> Moments:
         """Moments of data X (n, dx) and Y (n, dy), rows are samples.
 
         Parameters
@@ -194,6 +201,7 @@ class Moments:
             ls = np.ascontiguousarray(scipy.linalg.cho_solve((c, True), self.syx.T).T)
             ls.flags.writeable = False
             object.__setattr__(self, "_least_squares", ls)
+            return ls
         return self._least_squares
 
     def spectrum(self) -> Spectrum:
@@ -221,7 +229,9 @@ class Moments:
             vecs = np.ascontiguousarray(vecs[:, order])
             vals.flags.writeable = False
             vecs.flags.writeable = False
-            object.__setattr__(self, "_spectrum", Spectrum(vals, vecs))
+            spectrum = Spectrum(vals, vecs)
+            object.__setattr__(self, "_spectrum", spectrum)
+            return spectrum
         return self._spectrum
 
     @property
@@ -231,6 +241,7 @@ class Moments:
             vals = self.spectrum().values
             scale = max(float(vals[0]) if vals.size else 0.0, float(np.linalg.norm(self.syy, 2)))
             object.__setattr__(self, "_scale", scale)
+            return scale
         return self._scale
 
     def rank(self, tol: float | None = None, *, atol: float | None = None) -> int:
@@ -269,7 +280,7 @@ class Moments:
         return f"Moments(dx={self.dx}, dy={self.dy})"
 
 
-def as_moments(moments, name: str = "moments") -> Moments:
+def as_moments(moments: Moments, name: str = "moments") -> Moments:
     """``moments`` if it is a :class:`Moments`, else a TypeError saying how to build one."""
     if not isinstance(moments, Moments):
         raise TypeError(

@@ -15,9 +15,11 @@ import json
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ._types import PathLike, Weights
 from .derivatives import hessian
 from .moments import Moments
 from .slices import LossSlice, slice_grid, spectral_zero_tol
@@ -104,7 +106,9 @@ def _measured_or_predicted(points, index, nullity):
     return index, np.where(nullity >= 0, nullity, 0.0)
 
 
-def critical_value_diagram(points, ax=None, *, title: str | None = None, annotate=None):
+def critical_value_diagram(
+    points: Any, ax: Any = None, *, title: str | None = None, annotate: bool | None = None
+) -> Any:
     """Every critical point as loss against Morse index, coloured by kind.
 
     One scatter per kind (legend entry ``"<kind> (<count>)"``), marker area growing
@@ -247,7 +251,7 @@ def _summary_ranks(s: Mapping) -> str:
     return "full"
 
 
-def index_counts(summary, ax=None, *, predicted: bool = True):
+def index_counts(summary: Any, ax: Any = None, *, predicted: bool = True) -> Any:
     """Bars of the number of critical points per Morse index, Gaussian binomial overlaid.
 
     Parameters
@@ -316,16 +320,16 @@ def index_counts(summary, ax=None, *, predicted: bool = True):
 
 
 def hessian_spectrum(
-    weights,
+    weights: Weights,
     moments: Moments,
     *,
     residual: bool = False,
     weight_decay: float = 0.0,
-    ax=None,
+    ax: Any = None,
     bins: int | str = 30,
     atol: float | None = None,
     tol: float | None = None,
-):
+) -> Any:
     """Histogram of the Hessian's eigenvalues at a point, negative part highlighted.
 
     The eigenvalues are split into negative (< -atol, red), zero (|.| <= atol, grey)
@@ -409,9 +413,9 @@ def hessian_spectrum(
 
 
 def loss_slice(
-    weights,
+    weights: Weights,
     moments: Moments,
-    directions=None,
+    directions: Any = None,
     *,
     span: float = 1.0,
     resolution: int = 41,
@@ -420,8 +424,8 @@ def loss_slice(
     seed: int = 0,
     labels: tuple[str, str] | None = None,
     title: str | None = None,
-    fig=None,
-):
+    fig: Any = None,
+) -> Any:
     """A 2-D slice of the loss through a point: contour map and 3-D surface side by side.
 
     The grid is :func:`slice_grid` (same arguments, except that ``span`` defaults to
@@ -572,7 +576,7 @@ def _histogram_figure(fig, edges, counts, s):
     return fig
 
 
-def plot_run_dir(directory) -> list[Path]:
+def plot_run_dir(directory: PathLike) -> list[Path]:
     """Draw the figures of an enumeration output directory, as PNGs next to its summary.
 
     Reads ``DIR/summary.json`` (written by ``fastscape enumerate ... --out DIR``) and
@@ -602,6 +606,8 @@ def plot_run_dir(directory) -> list[Path]:
     ['index_counts.png', 'lowest.png']
     """
     s, path = _load_summary(directory)
+    if path is None:
+        raise ValueError(f"{directory} is not a run directory or summary.json file")
     out = path.parent
     written = []
 

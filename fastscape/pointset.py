@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._tolerance import loss_tolerance, relative_tol
+from ._types import ArrayLike, IndexSet, Weights
 from ._validate import as_flag, as_weight_decay
 from .inertia import KINDS, assess, global_min_reference, prepare_point
 from .moments import Moments, as_moments
@@ -70,13 +71,15 @@ class CriticalPointSet:
     global_min_loss: float
     disagreements: tuple
     residual: bool = False
-    thetas: np.ndarray = field(default=None, repr=False)
+    thetas: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.index_sets)
 
     def weights(self, i: int) -> list[np.ndarray]:
         """The weights [W_1, ..., W_H] of point i (copies)."""
+        if self.thetas is None:
+            raise ValueError("this CriticalPointSet holds no parameter vectors (thetas=None)")
         return [x.copy() for x in unflatten(self.thetas[int(i)], self.widths)]
 
     def counts(self) -> dict:
@@ -116,20 +119,20 @@ class CriticalPointSet:
     @classmethod
     def from_points(
         cls,
-        points,
+        points: Sequence[Weights],
         moments: Moments,
         *,
-        index_sets,
-        predicted_loss=None,
-        predicted_index=None,
-        predicted_nullity=None,
-        representative="canonical",
-        residual=False,
-        weight_decay=0.0,
-        tol=None,
-        threads=None,
-        verify=True,
-        global_min_loss=None,
+        index_sets: Sequence[IndexSet],
+        predicted_loss: ArrayLike | None = None,
+        predicted_index: ArrayLike | None = None,
+        predicted_nullity: ArrayLike | None = None,
+        representative: str | Sequence[str] = "canonical",
+        residual: bool = False,
+        weight_decay: float = 0.0,
+        tol: float | None = None,
+        threads: int | None = None,
+        verify: bool = True,
+        global_min_loss: float | None = None,
     ) -> CriticalPointSet:
         """Verify a list of points of one network and wrap them with their metadata.
 
@@ -171,6 +174,7 @@ class CriticalPointSet:
                 raise ValueError(f"all points need the same widths, got {widths} and {wd}")
             widths = wd
             rows.append(np.concatenate([x.ravel() for x in ws]))
+        assert widths is not None  # points is not empty
         batch = PointBatch(
             np.array(rows),
             widths,
@@ -242,7 +246,7 @@ def build_point_set(
     p_loss = _col(p_loss, n, float, np.nan)
     p_index = _col(p_index, n, np.int64, -1)
     p_null = _col(p_null, n, np.int64, -1)
-    rep = np.array([rep] * n if isinstance(rep, str) else list(rep), dtype=object)
+    reps = np.array([rep] * n if isinstance(rep, str) else list(rep), dtype=object)
     exact = True  # a value given by the caller is taken as the global one
     if gmin is None:
         gmin, exact = global_min_reference(m, widths, residual, mu)
@@ -304,7 +308,7 @@ def build_point_set(
         p_loss,
         p_index,
         p_null,
-        rep,
+        reps,
         tuple(int(x) for x in widths),
         float(mu),
         float(gmin),

@@ -19,6 +19,7 @@ import scipy.linalg
 import scipy.optimize
 
 from ._tolerance import relative_tol
+from ._types import ArrayLike, Seed
 from ._validate import as_int, as_matrix
 from .moments import Moments, as_moments
 
@@ -52,7 +53,7 @@ def _real_log(R: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(log, dtype=float).reshape(d, d)
 
 
-def residual_global_min(R, depth: int) -> list[np.ndarray]:
+def residual_global_min(R: ArrayLike, depth: int) -> list[np.ndarray]:
     """Layers W_1 = ... = W_H = expm(logm(R) / H) - I with (I + W_H)...(I + W_1) = R.
 
     Hardt & Ma's Theorem 2 made constructive: for data y = R x + noise this point is a
@@ -90,7 +91,7 @@ def residual_global_min(R, depth: int) -> list[np.ndarray]:
     return [step.copy() for _ in range(depth)]
 
 
-def residual_moments(R, *, noise: float = 0.1, sxx=None) -> Moments:
+def residual_moments(R: ArrayLike, *, noise: float = 0.1, sxx: ArrayLike | None = None) -> Moments:
     """Population moments of y = R x + noise: Syx = R Sxx, Syy = R Sxx R^T + noise^2 I.
 
     Examples
@@ -143,7 +144,7 @@ def hardt_ma_experiment(
     tau: float = 0.9,
     starts: int = 8,
     start_norm: float = 0.3,
-    seed=0,
+    seed: Seed = 0,
     grad_rtol: float = 1e-9,
     tol: float | None = None,
 ) -> HardtMaResult:
@@ -230,5 +231,5 @@ def hardt_ma_experiment(
         np.array(losses),
         tuple(kinds),
         np.array(inside),
-        float(gmin),
+        float(gmin),  # type: ignore[arg-type]  # starts >= 1: set in the loop
     )

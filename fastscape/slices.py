@@ -9,11 +9,12 @@ tangent of the layer-symmetry orbit, and returns a :class:`LossSlice`.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ._tolerance import RTOL, absolute_tol
+from ._types import Weights
 from .derivatives import hessian, loss
 from .kernels import derivatives as _kd
 from .moments import Moments
@@ -158,9 +159,9 @@ def _as_direction(v, ws, name: str) -> np.ndarray:
 
 
 def slice_grid(
-    weights,
+    weights: Weights,
     moments: Moments,
-    directions=None,
+    directions: Any = None,
     *,
     span: float | None = None,
     resolution: int = 41,

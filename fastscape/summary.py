@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._types import PathLike
 from .runstore import atomic_write, dumps_json
 from .theory.counting import CriticalValue
 
@@ -180,7 +181,7 @@ class LandscapeSummary:
         )
         return _MODES[self.ranks]
 
-    def save(self, directory) -> Path:
+    def save(self, directory: PathLike) -> Path:
         """Write ``directory/summary.json`` atomically; return its path."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
@@ -188,7 +189,7 @@ class LandscapeSummary:
         return d / "summary.json"
 
     @classmethod
-    def load(cls, path) -> LandscapeSummary:
+    def load(cls, path: PathLike) -> LandscapeSummary:
         """Read a summary from a run directory or a ``summary.json`` file.
 
         Examples
@@ -214,4 +215,4 @@ class LandscapeSummary:
         b.pop("timing")
         return a == b
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # equal summaries are not hashable

@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from ._indexsets import resolve_ranks
+from ._types import ArrayLike
 from .engine import total_points
 from .landscape import spectrum_of
 from .moments import Moments
@@ -29,7 +30,7 @@ __all__ = ["verify_hessian", "MAX_VERIFY_POINTS"]
 MAX_VERIFY_POINTS = 200_000
 
 
-def moments_of_spectrum(lam) -> Moments:
+def moments_of_spectrum(lam: ArrayLike) -> Moments:
     """Moments whose Sigma has eigenvalues ``lam``: Sxx = I, Syx = diag(sqrt(lam)),
     Syy = Syx Syx^T + I (so every loss is positive)."""
     lam = counting.as_spectrum(lam)
@@ -55,7 +56,7 @@ def check_size(q: int, p: int, ranks: str) -> int:
 
 
 def verify_hessian(
-    source,
+    source: ArrayLike | Moments,
     p: int,
     *,
     ranks: str = "full",

@@ -19,11 +19,13 @@ import functools
 import heapq
 import math
 import warnings
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from .._indexsets import resolve_ranks
+from .._types import ArrayLike, IndexSet
 from .._validate import as_int
 from .laws import as_index_set, morse_index_distinct
 
@@ -128,9 +130,9 @@ def gaussian_binomial(q: int, p: int) -> list[int]:
             pad = (-(cur + 1)) % j
             ext = np.concatenate([c, np.zeros(pad, dtype=np.int64)]).reshape(-1, j)
             c = np.cumsum(ext, axis=0).ravel()[: cur + 1]
+        low: list[int] = [int(v) for v in c]
     else:
-        c = _gaussian_binomial_crt(q, p, half)
-    low = [int(v) for v in c]
+        low = [int(v) for v in _gaussian_binomial_crt(q, p, half)]
     return low + low[: deg - half][::-1] if deg % 2 else low + low[:-1][::-1]
 
 
@@ -229,7 +231,7 @@ def split(q: int) -> int:
     return min(int(q) // 2, 16)
 
 
-def critical_value(spectrum, index_set, *, offset: float = 0.0) -> float:
+def critical_value(spectrum: ArrayLike, index_set: IndexSet, *, offset: float = 0.0) -> float:
     """The loss ``offset + 1/2 sum_{i not in S} lambda_i`` as the engine's exact float.
 
     With the complement T split at h = :func:`split` (q) into T_L (positions < h)
@@ -259,7 +261,7 @@ def _colex_rank(t) -> int:
     return sum(math.comb(x, j + 1) for j, x in enumerate(t))
 
 
-def enumeration_rank(q: int, index_set) -> int:
+def enumeration_rank(q: int, index_set: IndexSet) -> int:
     """Rank of S among the |S|-subsets in the engine's order (the tie-break key).
 
     Complement T = T_L + T_H split at h = split(q), a = |T_L|: ordered by a, then the
@@ -346,9 +348,9 @@ class HistogramCounts(NamedTuple):
 
 
 def loss_histogram(
-    spectrum,
+    spectrum: ArrayLike,
     p: int,
-    edges,
+    edges: ArrayLike,
     *,
     ranks: str = "full",
     offset: float = 0.0,
@@ -411,6 +413,7 @@ def loss_histogram(
                 cnt[j, ui:] = cnt[j, ui:] + cnt[j - 1, :width]
     tot = math.fsum(lam)
     units = np.arange(umax + 1, dtype=np.float64) * grid
+    rows: Sequence[int]
     if use_complement:
         rows = [q - p]
         placed = offset + 0.5 * units
@@ -469,7 +472,7 @@ def _key(lam, q, s, offset):
 
 
 def lowest_critical_values(
-    spectrum,
+    spectrum: ArrayLike,
     p: int,
     n: int,
     *,
@@ -497,7 +500,7 @@ def lowest_critical_values(
     q, p = as_q_p(lam.size, p, ranks)
     n = as_int(n, "n", 0)
     ks = range(min(p, q) + 1) if ranks == "all" else [p]
-    heap = []
+    heap: list[tuple[tuple[float, int, int], tuple[int, ...], int]] = []
     for k in ks:
         s = tuple(range(k))
         heapq.heappush(heap, (_key(lam, q, s, offset), s, k - 1))

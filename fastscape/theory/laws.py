@@ -9,9 +9,15 @@ differ by at most ``tie_tol`` (0 = exact equality).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.optimize
+
+from .._types import ArrayLike, IndexSet
+
+if TYPE_CHECKING:
+    from ..moments import Moments
 
 __all__ = [
     "critical_loss",
@@ -58,7 +64,7 @@ def _pairs(values: np.ndarray, s: np.ndarray, tie_tol: float) -> tuple[int, int]
     return int(np.sum(li > lj + tie_tol)), int(np.sum(np.abs(li - lj) <= tie_tol))
 
 
-def critical_loss(eigenvalues, index_set: Sequence[int], trace_syy: float) -> float:
+def critical_loss(eigenvalues: ArrayLike, index_set: Sequence[int], trace_syy: float) -> float:
     """Loss 1/2 (tr Syy - sum_{i in S} lambda_i) at the critical points of S.
 
     Examples
@@ -72,7 +78,7 @@ def critical_loss(eigenvalues, index_set: Sequence[int], trace_syy: float) -> fl
     return 0.5 * (float(trace_syy) - float(np.sum(v[s])))
 
 
-def global_min_loss_two_layer(eigenvalues, p: int, trace_syy: float) -> float:
+def global_min_loss_two_layer(eigenvalues: ArrayLike, p: int, trace_syy: float) -> float:
     """Global minimum of the loss with hidden width p: 1/2 (tr Syy - top-p sum).
 
     Examples
@@ -85,7 +91,7 @@ def global_min_loss_two_layer(eigenvalues, p: int, trace_syy: float) -> float:
     return 0.5 * (float(trace_syy) - float(np.sum(v[: max(int(p), 0)])))
 
 
-def inversions(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
+def inversions(eigenvalues: ArrayLike, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
     """inv(S) = #{(i, j): i not in S, j in S, lambda_i > lambda_j} (beyond tie_tol).
 
     Examples
@@ -98,7 +104,7 @@ def inversions(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -
     return _pairs(v, as_index_set(index_set, v.size), tie_tol)[0]
 
 
-def ties(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
+def ties(eigenvalues: ArrayLike, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
     """ties(S) = #{(i, j): i not in S, j in S, |lambda_i - lambda_j| <= tie_tol}.
 
     Examples
@@ -111,7 +117,7 @@ def ties(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
     return _pairs(v, as_index_set(index_set, v.size), tie_tol)[1]
 
 
-def morse_index_law(inversions, outside, p, k):
+def morse_index_law(inversions: Any, outside: Any, p: Any, k: Any) -> Any:
     """The Morse index law of a two-layer critical point: inv(S) + (p - k) * outside.
 
     The one implementation every part of fastscape uses (closed forms, the vectorised
@@ -131,7 +137,9 @@ def morse_index_law(inversions, outside, p, k):
     return inversions + (p - k) * outside
 
 
-def morse_index(eigenvalues, index_set: Sequence[int], p: int, *, tie_tol: float = 0.0) -> int:
+def morse_index(
+    eigenvalues: ArrayLike, index_set: Sequence[int], p: int, *, tie_tol: float = 0.0
+) -> int:
     """Number of negative Hessian eigenvalues: inv(S) + (q - k)(p - k).
 
     Examples
@@ -165,7 +173,13 @@ def morse_index_distinct(q: int, p: int, index_set: Sequence[int]) -> int:
 
 
 def nullity(
-    eigenvalues, index_set: Sequence[int], p: int, dx: int, dy: int, *, tie_tol: float = 0.0
+    eigenvalues: ArrayLike,
+    index_set: Sequence[int],
+    p: int,
+    dx: int,
+    dy: int,
+    *,
+    tie_tol: float = 0.0,
 ) -> int:
     """Zero Hessian eigenvalues: k^2 + (p-k)(dx+dy) - 2(q-k)(p-k) + ties(S).
 
@@ -182,7 +196,7 @@ def nullity(
 
 
 def whitened_hessian_spectrum(
-    eigenvalues, index_set: Sequence[int], p: int, dx: int, dy: int
+    eigenvalues: ArrayLike, index_set: Sequence[int], p: int, dx: int, dy: int
 ) -> np.ndarray:
     """Hessian eigenvalues (ascending) at the canonical point when Sxx = I (docs/theory.md).
 
@@ -214,7 +228,7 @@ def whitened_hessian_spectrum(
     return np.sort(np.array(out + [0.0] * (n - len(out))))
 
 
-def is_whitened(sxx, *, rtol: float = 1e-10) -> bool:
+def is_whitened(sxx: ArrayLike, *, rtol: float = 1e-10) -> bool:
     """True when Sxx equals the identity within rtol (max-abs entrywise).
 
     Examples
@@ -228,7 +242,9 @@ def is_whitened(sxx, *, rtol: float = 1e-10) -> bool:
     return bool(np.max(np.abs(a - np.eye(a.shape[0])), initial=0.0) <= rtol)
 
 
-def weight_decay_loss(singular_values, index_set, weight_decay: float, trace_syy: float) -> float:
+def weight_decay_loss(
+    singular_values: ArrayLike, index_set: IndexSet, weight_decay: float, trace_syy: float
+) -> float:
     """f = 1/2 (tr Syy - sum_{i in S} (sigma_i - mu)^2), whitened two-layer (docs/theory.md).
 
     Examples
@@ -243,7 +259,7 @@ def weight_decay_loss(singular_values, index_set, weight_decay: float, trace_syy
 
 
 def weight_decay_global_min_loss(
-    singular_values, p: int, weight_decay: float, trace_syy: float
+    singular_values: ArrayLike, p: int, weight_decay: float, trace_syy: float
 ) -> float:
     """Global minimum of f (whitened, two layers): S = the top min(p, #{sigma > mu}).
 
@@ -260,7 +276,12 @@ def weight_decay_global_min_loss(
 
 
 def weight_decay_morse_index(
-    singular_values, index_set, p: int, weight_decay: float, *, tie_tol: float = 0.0
+    singular_values: ArrayLike,
+    index_set: IndexSet,
+    p: int,
+    weight_decay: float,
+    *,
+    tie_tol: float = 0.0,
 ) -> int:
     """#{(i not in S, j in S): sigma_i > sigma_j} + (p - k) #{i not in S: sigma_i > mu}.
 
@@ -279,7 +300,9 @@ def weight_decay_morse_index(
     return int(morse_index_law(inv, outside, int(p), idx.size))
 
 
-def weight_decay_nullity(singular_values, index_set, p: int, *, tie_tol: float = 0.0) -> int:
+def weight_decay_nullity(
+    singular_values: ArrayLike, index_set: IndexSet, p: int, *, tie_tol: float = 0.0
+) -> int:
     """k(k-1)/2 + k(p-k) (the O(p) orbit), plus ties(S) among the singular values.
 
     Examples
@@ -294,7 +317,14 @@ def weight_decay_nullity(singular_values, index_set, p: int, *, tie_tol: float =
     return k * (k - 1) // 2 + k * (int(p) - k) + _pairs(s, idx, tie_tol)[1]
 
 
-def weight_decay_critical_point(moments, p: int, index_set, weight_decay: float, *, Q=None):
+def weight_decay_critical_point(
+    moments: Moments,
+    p: int,
+    index_set: IndexSet,
+    weight_decay: float,
+    *,
+    Q: ArrayLike | None = None,
+) -> list[np.ndarray]:
     """[B, A] with A = [U_S D, 0] Q, B = Q^T [D V_S^T; 0], D = sqrt(sigma_S - mu) (weight decay).
 
     Raises ValueError unless Sxx = I (within 1e-10): the closed form holds only for
@@ -357,7 +387,7 @@ def _mode_value(sigma: float, depth: int, mu: float) -> float:
 
 
 def deep_weight_decay_global_min_loss(
-    singular_values, depth: int, p: int, weight_decay: float, trace_syy: float
+    singular_values: ArrayLike, depth: int, p: int, weight_decay: float, trace_syy: float
 ) -> float:
     """Global minimum of l + mu/2 sum |W_k|^2 with Sxx = I at depth H (numerical 1-D).
 
