@@ -10,10 +10,12 @@ eigenbasis of Sigma, where their Hessians split into one small block per hidden
 unit (see ``kernels.inertia``). Results do not depend on the thread count or the
 engine.
 
-Two engines run the chunks: a Numba prange loop (``kernels.inertia.inertia_parallel``,
-the default, chunks handed out dynamically) and a thread pool calling
-``inertia_range``; both scale with the thread count (figures on the documentation's
-benchmark page). Numba's workqueue threading layer (used where neither OpenMP nor TBB is available)
+Two engines run the chunks: a thread pool calling ``inertia_range`` (the default) and a
+Numba prange loop (``kernels.inertia.inertia_parallel``, chunks handed out
+dynamically). Both scale alike with the thread count (figures on the documentation's
+benchmark page), but the prange loop takes much longer to compile on first use, so the
+pool is the default.
+Numba's workqueue threading layer (used where neither OpenMP nor TBB is available)
 must not be entered by two threads at once, so a call made while another thread is
 inside the prange engine uses the pool instead.
 
@@ -135,7 +137,9 @@ def _rotate_outputs(thetas, widths, syx, basis):
     out = thetas.copy()
     last = out[:, start:].reshape(len(out), w[-1], w[-2])
     last[...] = np.matmul(basis.T, last)
-    return out, np.ascontiguousarray(basis.T @ syx)
+    syx = np.ascontiguousarray(basis.T @ syx)
+    syx.flags.writeable = False  # as Moments' own arrays: one compiled variant, not two
+    return out, syx
 
 
 def _inertia(
@@ -147,7 +151,7 @@ def _inertia(
     rtol,
     floors,
     threads,
-    engine="prange",
+    engine="pool",
     blocks=True,
     decouple=DECOUPLE,
     basis=None,
@@ -159,7 +163,7 @@ def _inertia(
     verified in the output coordinates basis^T y, where their Hessians may split into
     smaller blocks; the results are the same up to round-off.
     """
-    thetas = np.ascontiguousarray(thetas, dtype=np.float64)
+    thetas = np.require(thetas, dtype=np.float64, requirements=["C", "W"])
     P, N = thetas.shape
     w = np.asarray(widths, dtype=np.int64)
     syx = m.syx

@@ -354,11 +354,12 @@ def _walk(problem, tables, bins, k, lo, hi, counts, hist, ext_out):
     hist4 = np.zeros((4, nbins), dtype=np.int64)  # interleaved: no store-load chain
     th = np.empty(m + 2, dtype=np.int64)
     part = np.empty(m + 2, dtype=np.float64)
-    # the worst kept values never trigger when nothing is kept
+    # np.int64, not the literal 0: the callee would compile a second, literal-typed
+    # build; the worst kept values never trigger when nothing is kept
     kept = Kept(
-        0,
-        0,
-        0,
+        np.int64(0),
+        np.int64(0),
+        np.int64(0),
         np.inf if ext_out.low_v.shape[0] > 0 else -np.inf,
         -np.inf if ext_out.high_v.shape[0] > 0 else np.inf,
     )

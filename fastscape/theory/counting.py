@@ -368,6 +368,31 @@ def loss_histogram(
     default grid makes n * grid / 4 one eighth of the narrowest bin. Cost
     O(q * n * n * max(lambda) / grid) exact integer additions.
 
+    Parameters
+    ----------
+    spectrum : array_like
+        The eigenvalues of Sigma: positive, distinct, in descending order.
+    p : int
+        Hidden width.
+    edges : array_like
+        Increasing bin edges (at least two).
+    ranks : {"full", "all"}, optional
+        |S| = p, or every |S| = k <= p (``all_ranks=`` is the deprecated spelling).
+    offset : float, optional
+        Added to every loss (0: the excess over the full-rank least-squares loss).
+    grid : float, optional
+        Rounding unit of the eigenvalues (default: from the narrowest bin, see above).
+
+    Returns
+    -------
+    HistogramCounts
+        The counts per bin, under- and overflow, and the ``error_bound``.
+
+    Raises
+    ------
+    HistogramTooLargeError
+        When the DP would need too many cells or additions (pass a coarser ``grid``).
+
     Examples
     --------
     >>> import numpy as np
