@@ -276,18 +276,16 @@ def _resolve_ranks(args) -> str:
 
 
 def _enumerate(args) -> int:
-    import fastscape
-
+    """``fastscape enumerate``: the summary (closed form or enumeration), then --verify."""
     args.ranks = _resolve_ranks(args)
     source, what = _load_source(args)
     if args.verify == "hessian":  # refuse an impossible verification before enumerating
+        from .landscape import spectrum_of
         from .verify import check_size
 
-        lam = fastscape.spectrum_of(source)[0]
-        check_size(lam.size, args.p, args.ranks)
-    quiet = args.quiet
+        check_size(spectrum_of(source)[0].size, args.p, args.ranks)
     progress = None
-    if not quiet and not args.closed_form:
+    if not args.quiet and not args.closed_form:
         progress = _Progress(sys.stderr)
     client = None
     try:
@@ -296,66 +294,81 @@ def _enumerate(args) -> int:
 
             client = distributed.connect(args.scheduler)
         if args.closed_form:
-            out = Path(args.out)
-            if out.exists() and any(out.iterdir()) and not args.resume:
-                raise ValueError(f"{out} is not empty: use a new --out or --resume")
-            try:
-                summary = fastscape.count_landscape(
-                    source, args.p, ranks=args.ranks, bins=args.bins,
-                    n_lowest=args.lowest,
-                )  # fmt: skip
-            except fastscape.theory.HistogramTooLargeError as e:
-                why = str(e).split(";")[0]
-                print(f"fastscape: the loss histogram is skipped ({why}); the counts and the "
-                      "lowest values are exact", file=sys.stderr)  # fmt: skip
-                summary = fastscape.count_landscape(
-                    source, args.p, ranks=args.ranks, bins=None, n_lowest=args.lowest
-                )
-            summary.save(out)
+            summary = _closed_form_summary(args, source)
         else:
-            if client is None:  # compile first, so the reported rate is the enumeration's own
-                from .landscape import warmup_enumeration
-
-                t0 = time.perf_counter()
-                warmup_enumeration()
-                args.compile_seconds = time.perf_counter() - t0
-            summary = fastscape.enumerate_landscape(
-                source,
-                args.p,
-                ranks=args.ranks,
-                bins=args.bins,
-                n_lowest=args.lowest,
-                n_highest=args.highest,
-                threshold=args.threshold,
-                chunk_size=args.chunk_size,
-                threads=args.threads,
-                out=args.out,
-                resume=args.resume,
-                client=client,
-                progress=progress,
-            )
+            summary = _enumerated_summary(args, source, client, progress)
     finally:
         if progress is not None:
             progress.close()
         if client is not None:
             client.close()
-    status = 0
-    if args.verify == "hessian":
-        from .verify import verify_hessian
-
-        report = verify_hessian(source, args.p, ranks=args.ranks, threads=args.threads)
-        Path(args.out, "verify.json").write_text(json.dumps(report, indent=1) + "\n")
-        if report["disagreements"]:
-            status = 1
-            print(
-                f"fastscape: --verify hessian: {len(report['disagreements'])} of "
-                f"{report['checked']} points disagree with the closed form; see "
-                f"{Path(args.out, 'verify.json')}",
-                file=sys.stderr,
-            )
-    if not quiet:
+    status = _verify_hessian(args, source) if args.verify == "hessian" else 0
+    if not args.quiet:
         _report(summary, what, args, status)
     return status
+
+
+def _closed_form_summary(args, source):
+    """--closed-form: count_landscape, without the histogram when its DP is too large."""
+    from .landscape import count_landscape
+    from .theory import HistogramTooLargeError
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.resume:
+        raise ValueError(f"{out} is not empty: use a new --out or --resume")
+    try:
+        summary = count_landscape(
+            source, args.p, ranks=args.ranks, bins=args.bins, n_lowest=args.lowest
+        )
+    except HistogramTooLargeError as e:
+        why = str(e).split(";")[0]
+        print(f"fastscape: the loss histogram is skipped ({why}); the counts and the "
+              "lowest values are exact", file=sys.stderr)  # fmt: skip
+        summary = count_landscape(source, args.p, ranks=args.ranks, bins=None, n_lowest=args.lowest)
+    summary.save(out)
+    return summary
+
+
+def _enumerated_summary(args, source, client, progress):
+    """The streaming enumeration, compiled first so that the reported rate is its own."""
+    from .landscape import enumerate_landscape, warmup_enumeration
+
+    if client is None:
+        t0 = time.perf_counter()
+        warmup_enumeration()
+        args.compile_seconds = time.perf_counter() - t0
+    return enumerate_landscape(
+        source,
+        args.p,
+        ranks=args.ranks,
+        bins=args.bins,
+        n_lowest=args.lowest,
+        n_highest=args.highest,
+        threshold=args.threshold,
+        chunk_size=args.chunk_size,
+        threads=args.threads,
+        out=args.out,
+        resume=args.resume,
+        client=client,
+        progress=progress,
+    )
+
+
+def _verify_hessian(args, source) -> int:
+    """--verify hessian: every point's Hessian against the closed form; DIR/verify.json."""
+    from .verify import verify_hessian
+
+    report = verify_hessian(source, args.p, ranks=args.ranks, threads=args.threads)
+    path = Path(args.out, "verify.json")
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    if not report["disagreements"]:
+        return 0
+    print(
+        f"fastscape: --verify hessian: {len(report['disagreements'])} of "
+        f"{report['checked']} points disagree with the closed form; see {path}",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _count(n: int) -> str:

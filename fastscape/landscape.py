@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -167,25 +168,10 @@ def enumerate_landscape(
     [(1.5, (0, 1)), (2.0, (0, 2))]
     """
     ranks = resolve_ranks(ranks, all_ranks)
-    all_ranks = ranks == "all"
     lam, offset, loss_kind = spectrum_of(source)
     q = lam.size
     p = as_int(p, "p", 1)
-    if p > q and not all_ranks:
-        raise ValueError(
-            f"p = {p} > q = {q}: there are no full-rank critical points (C(q, p) = 0); "
-            "choose p <= q (q is the number of positive eigenvalues) or use ranks='all'"
-        )
-    n_lowest = as_int(n_lowest, "n_lowest", 0)
-    n_highest = as_int(n_highest, "n_highest", 0)
-    total = total_points(q, p, ranks)
-    if total > _INT64_MAX:
-        years = total / _RATE / 3.15e7
-        raise OverflowError(
-            f"{total} critical points (>= 2**63): too many to enumerate (about {years:.2g} "
-            f"years at {_RATE:.0e} per second) and beyond int64 ranks; use "
-            "fastscape.count_landscape (closed form, exact counts) instead"
-        )
+    total = _enumerable_total(q, p, ranks)
     if chunk_size is None:
         chunk_size = max(2**16, min(2**23, -(-total // 64)))
     chunk_size = as_int(chunk_size, "chunk_size", 1)
@@ -194,28 +180,77 @@ def enumerate_landscape(
     if threads is not None:
         threads = as_int(threads, "threads", 1)
         _check_thread_limit(threads, client)
-    edges, uniform = _edges(lam, p, all_ranks, offset, bins)
     thr = None if threshold is None else float(threshold)
     if thr is not None and math.isnan(thr):
         raise ValueError("threshold must be a number, got NaN")
-    plan = Plan.build(lam, q, p, ranks, offset, edges, uniform,
-                -np.inf if thr is None else thr, n_lowest, n_highest)  # fmt: skip
+    edges, uniform = _edges(lam, p, ranks == "all", offset, bins)
+    plan = Plan.build(
+        lam,
+        q,
+        p,
+        ranks,
+        offset,
+        edges,
+        uniform,
+        -np.inf if thr is None else thr,
+        as_int(n_lowest, "n_lowest", 0),
+        as_int(n_highest, "n_highest", 0),
+    )
     chunks = chunk_plan(q, plan.ks, chunk_size)
-    manifest = {
-        "spectrum_sha256": sha256_bytes(lam.tobytes()),
-        "q": q, "p": p, "mode": "all-ranks" if all_ranks else "full-rank",
-        "loss_offset": offset, "chunk_size": chunk_size, "n_chunks": len(chunks),
-        "hist_edges_sha256": sha256_bytes(edges.tobytes()), "threshold": thr,
-        "n_lowest": n_lowest, "n_highest": n_highest,
-    }  # fmt: skip
-    t0 = time.perf_counter()
+    run = _Run(plan, chunks, _manifest(plan, chunk_size, len(chunks), thr), loss_kind,
+               client, threads, progress, time.perf_counter())  # fmt: skip
     if out is None:
-        return _run_plan(plan, chunks, None, client, threads, progress, manifest, loss_kind, t0)
-    with RunStore(out, manifest, resume=resume) as store:
-        return _run_plan(plan, chunks, store, client, threads, progress, manifest, loss_kind, t0)
+        return _run_plan(run, None)
+    with RunStore(out, run.manifest, resume=resume) as store:
+        return _run_plan(run, store)
 
 
-def _run_plan(plan, chunks, store, client, threads, progress, manifest, loss_kind, t0):
+def _enumerable_total(q: int, p: int, ranks: str) -> int:
+    """The number of index sets; ValueError / OverflowError when there is none or too many."""
+    if p > q and ranks != "all":
+        raise ValueError(
+            f"p = {p} > q = {q}: there are no full-rank critical points (C(q, p) = 0); "
+            "choose p <= q (q is the number of positive eigenvalues) or use ranks='all'"
+        )
+    total = total_points(q, p, ranks)
+    if total > _INT64_MAX:
+        years = total / _RATE / 3.15e7
+        raise OverflowError(
+            f"{total} critical points (>= 2**63): too many to enumerate (about {years:.2g} "
+            f"years at {_RATE:.0e} per second) and beyond int64 ranks; use "
+            "fastscape.count_landscape (closed form, exact counts) instead"
+        )
+    return total
+
+
+def _manifest(plan: Plan, chunk_size: int, n_chunks: int, threshold: float | None) -> dict:
+    """What a run directory computes: a resume must ask for exactly the same."""
+    return {
+        "spectrum_sha256": sha256_bytes(plan.lam.tobytes()),
+        "q": plan.q, "p": plan.p, "mode": "all-ranks" if plan.all_ranks else "full-rank",
+        "loss_offset": plan.offset, "chunk_size": chunk_size, "n_chunks": n_chunks,
+        "hist_edges_sha256": sha256_bytes(plan.edges.tobytes()), "threshold": threshold,
+        "n_lowest": plan.n_lowest, "n_highest": plan.n_highest,
+    }  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class _Run:
+    """One enumeration: the plan and its chunks, and how to run and report it."""
+
+    plan: Plan
+    chunks: list
+    manifest: dict
+    loss_kind: str
+    client: Any
+    threads: int | None
+    progress: Callable[[int, int], None] | None
+    t0: float
+
+
+def _run_plan(run: _Run, store: RunStore | None) -> LandscapeSummary:
+    """Merge the chunks a run directory holds, compute the others, write the summary."""
+    plan, chunks, progress = run.plan, run.chunks, run.progress
     merger = Merger(plan, chunks)
     reused = 0
     if store is not None:
@@ -231,60 +266,62 @@ def _run_plan(plan, chunks, store, client, threads, progress, manifest, loss_kin
     writes: list = []
 
     def finish(cid, arrays):
-        if writer is not None:  # file I/O overlaps the next kernel call (it drops the GIL)
+        # file I/O overlaps the next kernel call (the kernel drops the GIL)
+        if writer is not None and store is not None:
             writes.append(writer.submit(store.write_chunk, cid, arrays))
             while writes and writes[0].done():
                 writes.pop(0).result()
         merger.add(cid, arrays)
 
     def batch_done():
-        if writer is not None:
+        if writer is not None and store is not None:
             writes.append(writer.submit(store.sync))
         if progress is not None:
             progress(merger.counted, total)
 
-    def flush():
-        if writer is not None:
-            for w in writes:
-                w.result()
-            writes.clear()
-
     def timing():
-        dt = time.perf_counter() - t0
+        dt = time.perf_counter() - run.t0
         new = merger.counted - counted0
         return {"seconds": round(dt, 6), "sets_this_run": new,
                 "sets_per_second": round(new / dt, 1) if dt > 0 else None,
-                "threads": threads, "scheduler": "dask" if client is not None else "numba",
-                "chunks_reused": reused}  # fmt: skip
+                "threads": run.threads, "chunks_reused": reused,
+                "scheduler": "dask" if run.client is not None else "numba"}  # fmt: skip
 
     if progress is not None:
         progress(merger.counted, total)
     try:
-        if client is not None:
+        if run.client is not None:
             from . import distributed
 
-            distributed.run_chunks(client, plan, chunks, pending, finish, batch_done, threads)
+            distributed.run_chunks(
+                run.client, plan, chunks, pending, finish, batch_done, run.threads
+            )
         else:
-            _run_local(plan, chunks, pending, finish, batch_done, threads)
-        flush()
+            _run_local(plan, chunks, pending, finish, batch_done, run.threads)
+        for w in writes:
+            w.result()
     except BaseException:
-        if writer is not None:
+        if writer is not None and store is not None:
             writer.shutdown(wait=True)
-            # only chunks whose files exist count in a partial summary
-            on_disk = set(store.done_chunks())
-            partial = Merger(plan, chunks)
-            for cid in sorted(merger.done & on_disk):
-                partial.add(cid, store.read_chunk(cid))
-            if partial.done:
-                store.write_summary(partial.summary(loss_kind, manifest, timing()).to_json())
+            _save_partial_summary(run, store, merger.done, timing())
         raise
     finally:
         if writer is not None:
             writer.shutdown(wait=True)
-    summary = merger.summary(loss_kind, manifest, timing())
+    summary = merger.summary(run.loss_kind, run.manifest, timing())
     if store is not None:
         store.write_summary(summary.to_json())
     return summary
+
+
+def _save_partial_summary(run: _Run, store: RunStore, done: set, timing: dict) -> None:
+    """After a failure: the summary of the chunks whose files exist (if there are any)."""
+    on_disk = set(store.done_chunks())
+    partial = Merger(run.plan, run.chunks)
+    for cid in sorted(done & on_disk):
+        partial.add(cid, store.read_chunk(cid))
+    if partial.done:
+        store.write_summary(partial.summary(run.loss_kind, run.manifest, timing).to_json())
 
 
 def _check_thread_limit(threads, client):
