@@ -263,31 +263,14 @@ def predict_kind(weights: Weights, moments: Moments, *, tol: float | None = None
             f"weights map {ws[0].shape[1]} inputs to {ws[-1].shape[0]} outputs but the data "
             f"have dx = {m.dx}, dy = {m.dy}"
         )
-    depth = len(ws)
-    widths = [m.dx] + [x.shape[0] for x in ws]
     vals, vecs, tie = positive_spectrum(m)
-    q, p = vals.size, min(widths)
-    r_max = min(p, q)
+    q, p = vals.size, min([m.dx] + [x.shape[0] for x in ws])
     table = _rank_table(ws, rtol)
-    # left[k] = W_k ... W_1 (left[0] = I), right[k] = W_H ... W_(k+1) (right[H] = I)
-    left = [np.eye(m.dx)]
-    for x in ws:
-        left.append(x @ left[-1])
-    right = [np.eye(m.dy)]
-    for x in ws[::-1]:
-        right.append(right[-1] @ x)
-    right.reverse()
+    left, right = _partial_products(ws, m)
     product = left[-1]
-    resid = product @ m.sxx - m.syx
-    gmin = 0.5 * (m.trace_syy - float(np.sum(vals[:r_max])))
-    # gradient dl/dW_k = R_k^T G L_k^T, with the size bound used by fastscape.classify
-    fro = np.array([[math.sqrt(float(np.vdot(x, x)))] for x in ws])
-    g_scale = float(gradient_scale(fro, m)[0][0])
-    grad_sq = 0.0
-    for k in range(1, depth + 1):
-        g = right[k].T @ resid @ left[k - 1].T
-        grad_sq += float(np.vdot(g, g))
-    grad_norm = math.sqrt(grad_sq)
+    resid = product @ m.sxx - m.syx  # G
+    gmin = 0.5 * (m.trace_syy - float(np.sum(vals[: min(p, q)])))
+    grad_norm, g_scale = _gradient_norm(ws, m, left, right, resid)
     s = _recover_set(m, product, vals, vecs, tie)
     r = len(s)
     loss = 0.5 * (m.trace_syy - float(np.sum(vals[list(s)])))
@@ -297,12 +280,48 @@ def predict_kind(weights: Weights, moments: Moments, *, tol: float | None = None
 
     if grad_norm > rtol * g_scale:
         return result("not_critical")
-    # "at the global value" with the loss tolerance of fastscape.classify
+    # rule 1: "at the global value" with the loss tolerance of fastscape.classify
     if abs(loss - gmin) <= loss_tolerance(rtol, m, loss, gmin):
         return result("global_min")
+    # rule 2: S is not a top set
     outside = np.setdiff1d(np.arange(q), s)
     if r and outside.size and vals[outside].max() > vals[list(s)].min() + tie:
         return result("strict_saddle")
+    # rule 3: slack and reach
+    witness = _slack_and_reach(table, left, right, resid, rtol)
+    return result("non_strict_saddle" if witness is None else "strict_saddle", witness)
+
+
+def _partial_products(ws: list[np.ndarray], m: Moments) -> tuple[list, list]:
+    """left[k] = W_k ... W_1 (left[0] = I) and right[k] = W_H ... W_(k+1) (right[H] = I)."""
+    left = [np.eye(m.dx)]
+    for x in ws:
+        left.append(x @ left[-1])
+    right = [np.eye(m.dy)]
+    for x in ws[::-1]:
+        right.append(right[-1] @ x)
+    right.reverse()
+    return left, right
+
+
+def _gradient_norm(ws, m: Moments, left, right, resid) -> tuple[float, float]:
+    """(|grad|, g_scale): dl/dW_k = R_k^T G L_k^T, and the size bound of ``classify``."""
+    fro = np.array([[math.sqrt(float(np.vdot(x, x)))] for x in ws])
+    g_scale = float(gradient_scale(fro, m)[0][0])
+    grad_sq = 0.0
+    for k in range(1, len(ws) + 1):
+        g = right[k].T @ resid @ left[k - 1].T
+        grad_sq += float(np.vdot(g, g))
+    return math.sqrt(grad_sq), g_scale
+
+
+def _slack_and_reach(table, left, right, resid, rtol: float) -> tuple[int, int] | None:
+    """The first layers k < l (1-based) with slack and reach (rule 3), or None.
+
+    Slack: rank(W_(l-1)...W_(k+1)) > min(rank(W_H...W_(k+1)), rank(W_(l-1)...W_1));
+    reach: |R_l^T G L_k^T| above ``rtol`` times the bound |R_l| |G| |L_k|.
+    """
+    depth = len(left) - 1
     g_norm = math.sqrt(float(np.vdot(resid, resid)))
     for k in range(1, depth + 1):
         gl = resid @ left[k - 1].T  # G L_k^T
@@ -313,8 +332,8 @@ def predict_kind(weights: Weights, moments: Moments, *, tol: float | None = None
             reach = right[l].T @ gl  # R_l^T G L_k^T
             bound = rtol * g_norm * l_norm * math.sqrt(float(np.vdot(right[l], right[l])))
             if math.sqrt(float(np.vdot(reach, reach))) > bound:
-                return result("strict_saddle", (k, l))
-    return result("non_strict_saddle")
+                return (k, l)
+    return None
 
 
 def deep_critical_points(
@@ -413,55 +432,72 @@ def deep_critical_points(
         raise ValueError(f"gauge must be 'identity' or 'random', got {gauge!r}")
     rng = np.random.default_rng(seed)
     vals, _, tie = positive_spectrum(m)
-    q, p = vals.size, min(w)
     warn_ties(vals, tie, "eigenvalues of Sigma")
-    sets = select_index_sets(ranks, index_sets, q, p)
-    rows, points, preds = [], [], []
-    for s in sets:
-        for rep in reps:
-            if rep == "loose" and len(s) >= p:
-                continue
-            ws = deep_point(m, w, s, representative=rep)
-            if gauge == "random":
-                ws = random_layer_gauge(ws, rng)
-            rows.append((tuple(s), rep))
-            points.append(ws)
-            preds.append(predict_kind(ws, m, tol=tol))
+    sets = select_index_sets(ranks, index_sets, vals.size, min(w))
+    rows, points = _representatives(m, w, sets, reps, rng if gauge == "random" else None)
     if not points:
         raise ValueError(f"no index sets to enumerate for ranks={ranks!r}")
-    p_loss = [x.loss for x in preds]
-    # observed index law (not proved here; checked on every tight and loose point of
-    # H = 3, 4 with widths <= 4): inv(S) + (q - k)(rank(W_(H-1)...W_2) - k), the two-layer
-    # law with the middle product's rank (k tight, min hidden width loose) in place of p
-    middle = min(w[1:-1])
-    p_index = [
-        _th.morse_index_law(
-            _th.inversions(vals, s, tie_tol=tie),
-            q - len(s),
-            middle if rep == "loose" else len(s),
-            len(s),
-        )
-        for s, rep in rows
-    ]
+    preds = [predict_kind(ws, m, tol=tol) for ws in points]
     cps = CriticalPointSet.from_points(
         points,
         m,
         index_sets=[r[0] for r in rows],
-        predicted_loss=p_loss,
-        predicted_index=p_index,
+        predicted_loss=[x.loss for x in preds],
+        predicted_index=_observed_index_law(vals, tie, w, rows),
         representative=[r[1] for r in rows],
         verify=verify,
         tol=tol,
         threads=threads,
     )
+    return _with_rank_rule(cps, rows, preds, verify)
+
+
+def _representatives(m, w, sets, reps, rng) -> tuple[list, list]:
+    """([(S, representative)], [weights]) for every set and representative that exists.
+
+    With a Generator ``rng`` each point is moved along its symmetry orbit (random gauge).
+    """
+    p = min(w)
+    rows, points = [], []
+    for s in sets:
+        for rep in reps:
+            if rep == "loose" and len(s) >= p:
+                continue
+            ws = deep_point(m, w, s, representative=rep)
+            if rng is not None:
+                ws = random_layer_gauge(ws, rng)
+            rows.append((tuple(s), rep))
+            points.append(ws)
+    return rows, points
+
+
+def _observed_index_law(vals, tie: float, w, rows) -> list[int]:
+    """The observed index law of depth H >= 3 (not proved here; checked on every tight
+    and loose point of H = 3, 4 with widths <= 4): inv(S) + (q - k)(m - k), the
+    two-layer law with the middle product's rank m = rank(W_(H-1)...W_2) (k tight,
+    the smallest hidden width loose) in place of p."""
+    middle = min(w[1:-1])
+    return [
+        _th.morse_index_law(
+            _th.inversions(vals, s, tie_tol=tie),
+            vals.size - len(s),
+            middle if rep == "loose" else len(s),
+            len(s),
+        )
+        for s, rep in rows
+    ]
+
+
+def _with_rank_rule(cps: CriticalPointSet, rows, preds, verify: bool) -> CriticalPointSet:
+    """Verified: the rank rule's disagreements with the Hessian join the others.
+    Unverified: the kinds are the rank rule's (equal to the index-based ones)."""
+    if not verify:
+        return dataclasses.replace(cps, kind=np.array([x.kind for x in preds], dtype=object))
     dis = list(cps.disagreements)
-    if verify:
-        for i, x in enumerate(preds):
-            if x.kind != cps.kind[i]:
-                dis.append(
-                    f"S={rows[i][0]} ({rows[i][1]}): Hessian says {cps.kind[i]}, "
-                    f"rank rule says {x.kind}"
-                )
-    if not verify:  # kinds from the rank rule (equal to the index-based ones)
-        cps = dataclasses.replace(cps, kind=np.array([x.kind for x in preds], dtype=object))
+    for i, x in enumerate(preds):
+        if x.kind != cps.kind[i]:
+            dis.append(
+                f"S={rows[i][0]} ({rows[i][1]}): Hessian says {cps.kind[i]}, "
+                f"rank rule says {x.kind}"
+            )
     return dataclasses.replace(cps, disagreements=tuple(dis))
