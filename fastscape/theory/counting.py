@@ -417,6 +417,36 @@ def loss_histogram(
     if not np.isfinite(grid) or grid <= 0:
         raise ValueError(f"grid must be finite and > 0, got {grid}")
     u = np.rint(lam / grid).astype(np.int64)
+    cnt = _subset_sum_counts(u, n, grid)
+    tot = math.fsum(lam)
+    units = np.arange(cnt.shape[1], dtype=np.float64) * grid
+    rows: Sequence[int]
+    if use_complement:  # the complement T = [q] \ S, |T| = q - p, is summed
+        rows = [q - p]
+        placed = offset + 0.5 * units
+    else:
+        rows = range(kmax + 1) if all_ranks else [p]
+        placed = offset + 0.5 * (tot - units)
+    counts = _place_in_bins(edges, placed, cnt, rows)
+    slack = (q + 4) * 2.0**-52 * (tot + abs(offset))
+    return HistogramCounts(
+        edges=edges,
+        counts=tuple(counts[1:-1]),
+        underflow=counts[0],
+        overflow=counts[-1],
+        error_bound=n * grid / 4 + slack,
+        grid=grid,
+    )
+
+
+def _subset_sum_counts(u: np.ndarray, n: int, grid: float) -> np.ndarray:
+    """cnt[j, t] = the number of j-subsets (j <= n) of the integers u with sum t.
+
+    Exact: int64 while C(q, n) fits, Python ints beyond. HistogramTooLargeError when
+    the table or the number of additions would be too large (``grid`` is only named in
+    that message).
+    """
+    q = u.size
     umax = int(np.sort(u)[::-1][:n].sum())
     big = math.comb(q, n) > _INT64_MAX
     work = q * n * (umax + 1) * (20 if big else 1)  # Python-int additions cost ~20x
@@ -427,24 +457,20 @@ def loss_histogram(
             "coarser grid= (error_bound grows as n * grid / 4) or fewer bins, or skip the "
             "histogram (count_landscape(..., bins=None))"
         )
-    dtype = object if big else np.int64
-    cnt = np.zeros((n + 1, umax + 1), dtype=dtype)
+    cnt = np.zeros((n + 1, umax + 1), dtype=object if big else np.int64)
     cnt[0, 0] = 1
-    for i, ui in enumerate(u):
-        ui = int(ui)
+    for i, ui in enumerate(u.tolist()):
+        width = umax + 1 - ui
+        if width <= 0:
+            continue
         for j in range(min(i + 1, n), 0, -1):
-            width = umax + 1 - ui
-            if width > 0:
-                cnt[j, ui:] = cnt[j, ui:] + cnt[j - 1, :width]
-    tot = math.fsum(lam)
-    units = np.arange(umax + 1, dtype=np.float64) * grid
-    rows: Sequence[int]
-    if use_complement:
-        rows = [q - p]
-        placed = offset + 0.5 * units
-    else:
-        rows = range(kmax + 1) if all_ranks else [p]
-        placed = offset + 0.5 * (tot - units)
+            cnt[j, ui:] = cnt[j, ui:] + cnt[j - 1, :width]
+    return cnt
+
+
+def _place_in_bins(edges: np.ndarray, placed: np.ndarray, cnt: np.ndarray, rows) -> list[int]:
+    """[underflow, bin 0, ..., bin nb-1, overflow]: the counts of rows ``rows`` of ``cnt``,
+    column t placed at ``placed[t]`` (the last bin closed)."""
     counts = [0] * (edges.size + 1)
     bins = np.searchsorted(edges, placed, side="right")  # 0 under, 1..nb, nb + 1 over
     bins[placed == edges[-1]] = edges.size - 1
@@ -452,15 +478,7 @@ def loss_histogram(
         for b, c in zip(bins.tolist(), cnt[j].tolist(), strict=True):
             if c:
                 counts[b] += int(c)
-    slack = (q + 4) * 2.0**-52 * (tot + abs(offset))
-    return HistogramCounts(
-        edges=edges,
-        counts=tuple(counts[1:-1]),
-        underflow=counts[0],
-        overflow=counts[-1],
-        error_bound=n * grid / 4 + slack,
-        grid=grid,
-    )
+    return counts
 
 
 class CriticalValue(NamedTuple):
