@@ -11,6 +11,7 @@ Every ``tol`` in fastscape is relative, in (0, 1); absolute values are called ``
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -62,3 +63,23 @@ def gradient_scale(fn: np.ndarray, m: Any) -> tuple[np.ndarray, np.ndarray, np.n
     others = np.max([np.prod(np.delete(fn, k, axis=0), axis=0) for k in range(fn.shape[0])], axis=0)
     scale = (np.linalg.norm(m.syx) + np.linalg.norm(m.sxx, 2) * prod_all) * others
     return scale, prod_all, others
+
+
+def deprecated_absolute_tol(
+    tol: float | None, atol: float | None, where: str, *, stacklevel: int = 3
+) -> float | None:
+    """``atol``, or the value of the deprecated absolute ``tol=`` of ``where`` (warns).
+
+    ``tol`` will mean a relative tolerance in (0, 1) there, as everywhere else.
+    """
+    if tol is None:
+        return atol
+    warnings.warn(
+        f"{where}(tol=) is an absolute threshold and deprecated: pass atol= (tol will "
+        "mean a relative tolerance in (0, 1), as everywhere in fastscape)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    if atol is not None:
+        raise ValueError("pass atol only (tol is its deprecated spelling)")
+    return tol

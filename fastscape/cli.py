@@ -386,7 +386,8 @@ def _set_text(index_set) -> str:
 
 def _report(s, what, args, status) -> None:
     t = s.timing
-    print(f"fastscape enumerate: {what}, q={s.q}, p={s.p}, ranks {s.ranks}, {s.method}")
+    ranks = "all-ranks" if s.ranks == "all" else "full-rank"
+    print(f"fastscape enumerate: {what}, q={s.q}, p={s.p}, {ranks}, {s.method}")
     if s.method == "enumeration":
         rate = t.get("sets_per_second")
         reused = t.get("chunks_reused", 0)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
 
-from ._tolerance import absolute_tol
+from ._tolerance import absolute_tol, deprecated_absolute_tol
 from ._types import ArrayLike
 from ._validate import as_matrix
 
@@ -270,16 +269,7 @@ class Moments:
         >>> m.rank(), m.rank(atol=0.01)
         (2, 1)
         """
-        if tol is not None:
-            warnings.warn(
-                "Moments.rank(tol) is an absolute threshold and deprecated: pass atol= "
-                "(tol will mean a relative tolerance in (0, 1), as everywhere in fastscape)",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            if atol is not None:
-                raise ValueError("pass atol only (tol is its deprecated spelling)")
-            atol = tol
+        atol = deprecated_absolute_tol(tol, atol, "Moments.rank")
         atol = absolute_tol(atol)
         if atol is None:
             atol = RANK_RTOL * self.scale

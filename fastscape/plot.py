@@ -12,13 +12,13 @@ objects with the Agg canvas, so it works in scripts, servers and the CLI.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._tolerance import deprecated_absolute_tol
 from ._types import PathLike, Weights
 from .derivatives import hessian
 from .moments import Moments
@@ -368,16 +368,7 @@ def hessian_spectrum(
     ['negative (1)', 'zero (0)', 'positive (1)']
     >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
-    if tol is not None:
-        warnings.warn(
-            "hessian_spectrum(tol=) is an absolute threshold and deprecated: pass atol= "
-            "(tol will mean a relative tolerance in (0, 1), as everywhere in fastscape)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        if atol is not None:
-            raise ValueError("pass atol only (tol is its deprecated spelling)")
-        atol = tol
+    atol = deprecated_absolute_tol(tol, atol, "hessian_spectrum")
     h = hessian(weights, moments, residual=residual, weight_decay=weight_decay)
     ev = np.linalg.eigvalsh(h)
     tol = spectral_zero_tol(ev, atol)
