@@ -156,6 +156,7 @@ def test_argparse_errors_exit_2(capsys):
     assert "integer >= 1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script_runs_on_defaults(tmp_path):
     """The installed console script with only --p and --out: the embedded random spectrum."""
     r = subprocess.run(
@@ -206,6 +207,7 @@ def test_verify_hessian_refuses_large_q(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_progress_bar_on_a_terminal(tmp_path):
     """stderr on a (pseudo-)terminal: a tqdm bar with rate and ETA; quiet when piped."""
     import os

@@ -39,6 +39,7 @@ def strip(d):
     return d
 
 
+@pytest.mark.slow
 def test_dask_summary_equals_local(cluster, tmp_path):
     lam = fastscape.random_spectrum(20, 11)
     kw = dict(chunk_size=5000, threshold=3.0, n_lowest=15, n_highest=15, bins=30)
@@ -70,6 +71,7 @@ def test_dask_summary_equals_local(cluster, tmp_path):
     assert resumed == local and resumed.timing["sets_this_run"] == 0
 
 
+@pytest.mark.slow
 def test_cli_scheduler_address(cluster, tmp_path, capsys):
     args = ["enumerate", "--random", "16", "--seed", "2", "--p", "8", "--chunk-size", "999"]
     assert main([*args, "--out", str(tmp_path / "d"), "--scheduler", cluster.scheduler_address,
@@ -81,6 +83,7 @@ def test_cli_scheduler_address(cluster, tmp_path, capsys):
     assert strip(d) == strip(l_)
 
 
+@pytest.mark.slow
 def test_bad_scheduler_address_says_what_to_do():
     from fastscape.distributed import connect
 

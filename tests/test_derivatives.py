@@ -42,6 +42,7 @@ def loss_term_scale(ws, m, residual, mu):
     )
 
 
+@pytest.mark.slow
 @derivative_settings
 @given(problems())
 def test_hessian_matches_reference(p):

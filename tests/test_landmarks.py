@@ -95,6 +95,7 @@ def test_critical_values_are_the_closed_form(depth, widths, data):
     assert ref.loss_data(ws, X, Y) == pytest.approx(value, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("widths", [(3, 3, 3, 3), (3, 2, 4, 3), (2, 3, 3, 3, 2), (4, 3, 2, 2, 3)])
 def test_local_minima_from_random_starts_are_global(widths):
     X, Y, m = _data(widths[0], widths[-1], 3)
@@ -128,6 +129,7 @@ def _deep_wd_min_1d(sigma, depth, mu):
     return min(res.fun, 0.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [3, 4])
 @pytest.mark.parametrize("white", [True, False])
 def test_weight_decay_makes_zero_a_spurious_strict_local_minimum(depth, white):

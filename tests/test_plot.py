@@ -89,6 +89,7 @@ def two_layer_point(m, S, p, seed=None):
 # ------------------------------------------------------------------------ imports
 
 
+@pytest.mark.slow
 def test_import_fastscape_does_not_import_matplotlib():
     code = (
         "import sys, pkgutil, importlib, fastscape, fastscape.plot\n"
@@ -487,6 +488,7 @@ def test_plot_run_dir_writes_pngs(tmp_path):
     assert fplot.plot_run_dir(tmp_path / "summary.json") == paths
 
 
+@pytest.mark.slow
 def test_plot_run_dir_on_a_real_enumeration(tmp_path):
     """An enumeration run directory (issue 5's engine) drawn as `fastscape plot DIR` does."""
     q, p = 7, 3
@@ -513,6 +515,7 @@ def test_plot_run_dir_on_a_real_enumeration(tmp_path):
     assert fig.axes[0].get_yscale() == "log"
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(problems(max_depth=4, max_width=4))
 def test_slice_and_spectrum_properties(prob):

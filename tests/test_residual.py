@@ -66,6 +66,7 @@ def test_bad_depth():
         fastscape.residual_global_min(np.eye(2), 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("d", "depth"), [(2, 3), (3, 2)])
 def test_theorem1_critical_points_in_the_ball_are_global(d, depth):
     """Minimise |grad|^2 from small and larger starts: critical points of every kind turn up;

@@ -60,6 +60,7 @@ def n_chunk_files(out):
     return len(list((out / "chunks").glob("c*.bin"))) if (out / "chunks").exists() else 0
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_gives_identical_summary(tmp_path, reference):
     rng = random.Random(1234)
     out = tmp_path / "run0"

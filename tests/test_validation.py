@@ -230,6 +230,7 @@ def test_memory_map_suggested_only_where_the_disk_can_hold_it(monkeypatch):
     raises(ValueError, lambda: fastscape.hessian(WS, M), "open_memmap", "GiB free")
 
 
+@pytest.mark.slow
 def test_transposed_data_get_a_hint_to_transpose():
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((500, 6)), rng.standard_normal((500, 6))

@@ -48,6 +48,7 @@ def _lbfgs(m, widths, mu, starts=6):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dx, p, dy, mu", [(4, 2, 3, 0.8), (3, 3, 4, 0.5), (5, 1, 5, 1.2)])
 def test_closed_form_points_losses_indices_nullities(dx, p, dy, mu):
     m, s = _whitened(dx, dy, seed=dx * 10 + dy, svals=None)
@@ -112,6 +113,7 @@ def test_singular_value_at_threshold_warns():
         fastscape.critical_points(m, [3, 2, 3], weight_decay=1.0, verify=False)
 
 
+@pytest.mark.slow
 def test_deep_whitened_global_min_matches_numerical_descent():
     m, s = _whitened(3, 3, seed=5, svals=[2.0, 1.2, 0.6])
     for depth, mu in [(3, 0.1), (3, 0.3), (2, 0.4)]:
