@@ -38,13 +38,14 @@ def moments_of_spectrum(lam: ArrayLike) -> Moments:
     return Moments(np.eye(lam.size), syx, syx @ syx.T + np.eye(lam.size))
 
 
-def check_size(q: int, p: int, ranks: str) -> int:
+def check_size(q: int, p: int, ranks: str = "full", *, all_ranks: bool | None = None) -> int:
     """Number of points to verify; ValueError if above :data:`MAX_VERIFY_POINTS`.
 
-    ``ranks`` is "full" or "all" (a bool, the former ``all_ranks``, is deprecated).
+    ``ranks`` is "full" or "all" (a bool there, or ``all_ranks=``, is deprecated).
     """
     if isinstance(ranks, (bool, np.bool_)):
-        ranks = resolve_ranks("full", bool(ranks))
+        ranks, all_ranks = "full", bool(ranks)
+    ranks = resolve_ranks(ranks, all_ranks)
     n = total_points(q, p, ranks)
     if n > MAX_VERIFY_POINTS:
         raise ValueError(
