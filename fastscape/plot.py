@@ -416,11 +416,13 @@ def loss_slice(
     labels: tuple[str, str] | None = None,
     title: str | None = None,
     fig: Any = None,
+    unit: bool = True,
 ) -> Any:
     """A 2-D slice of the loss through a point: contour map and 3-D surface side by side.
 
     The grid is :func:`slice_grid` (same arguments, except that ``span`` defaults to
-    1.0 here; pass ``span=None`` for its automatic span); the point itself is marked in
+    1.0 here; pass ``span=None`` for its automatic span; ``unit=False`` keeps given
+    directions unscaled, as filter-normalised ones need); the point itself is marked in
     both panels (a white star on the contour map, a black dot on the surface). Pass
     ``fig`` (an empty ``matplotlib.figure.Figure``) to draw without pyplot. With
     the default directions a strict saddle shows as a ridge falling away along the
@@ -455,6 +457,7 @@ def loss_slice(
         weight_decay=weight_decay,
         seed=seed,
         labels=labels,
+        unit=unit,
     )
     if fig is None:
         fig = _new_figure(figsize=(11, 4.6))
@@ -619,3 +622,9 @@ def plot_run_dir(directory: PathLike) -> list[Path]:
         fig = _new_figure(pyplot=False, figsize=(7, 4.2))
         save(_histogram_figure(fig, *hist, s), "loss_histogram.png")
     return written
+
+
+from .plot_topology import mountain_pass_figure, slice_panels  # noqa: E402, F401
+
+__all__ += ["mountain_pass_figure", "slice_panels"]
+from .plot_dynamics import plot_learning_curve, plot_modes, plot_runs  # noqa: E402, F401

@@ -169,6 +169,7 @@ def slice_grid(
     weight_decay: float = 0.0,
     seed: int = 0,
     labels: tuple[str, str] | None = None,
+    unit: bool = True,
 ) -> LossSlice:
     """The loss on a square grid in the plane through ``weights`` spanned by two directions.
 
@@ -201,6 +202,11 @@ def slice_grid(
         Seeds the random generator of the orbit tangent.
     labels : pair of str, optional
         Axis labels for the two directions (default: what they are).
+    unit : bool
+        True: given directions are scaled to unit length and the second made
+        orthogonal to the first. False: they are used as given, e.g. the
+        filter-normalised directions of ``fastscape.random_directions`` (Li et al.
+        2018), whose scale is the point's own.
 
     Returns
     -------
@@ -228,14 +234,16 @@ def slice_grid(
             raise ValueError("directions must be a pair (d_1, d_2)")
         d1 = _as_direction(directions[0], ws, "directions[0]")
         d2 = _as_direction(directions[1], ws, "directions[1]")
+        if unit:
+            d1 = d1 / np.linalg.norm(d1)
+            d2 = d2 / np.linalg.norm(d2)
+            d2 = d2 - (d2 @ d1) * d1
+            if not np.linalg.norm(d2) > 1e-10:
+                raise ValueError("directions are parallel: give two independent directions")
+        lab1, lab2 = "direction 1", "direction 2"
+    if unit or directions is None:
         d1 = d1 / np.linalg.norm(d1)
         d2 = d2 / np.linalg.norm(d2)
-        d2 = d2 - (d2 @ d1) * d1
-        if not np.linalg.norm(d2) > 1e-10:
-            raise ValueError("directions are parallel: give two independent directions")
-        lab1, lab2 = "direction 1", "direction 2"
-    d1 = d1 / np.linalg.norm(d1)
-    d2 = d2 / np.linalg.norm(d2)
     theta = flatten(ws)
     if span is None:
         span = _auto_span(ws, moments, d1, residual, weight_decay, center)
