@@ -8,10 +8,12 @@ are checked against and for the plateau (saddle-to-saddle) analysis.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._types import ArrayLike, Seed, Weights, Widths
 from ._validate import as_flag, as_int, as_matrix, as_weight_decay, as_weights, as_widths
 from .dynamics_checks import as_lr, as_steps, check_tol, warn_divergence
 from .dynamics_plateaus import FamilyInfo, ModeBasis, Plateau, find_plateaus, mode_basis
@@ -210,7 +212,7 @@ def _trajectory(out, got, rec_steps, div, theta, widths, m, method, lr, mu, resi
 
 
 def gradient_descent(
-    weights,
+    weights: Weights,
     moments: Moments,
     *,
     lr: float,
@@ -309,14 +311,14 @@ def gradient_descent(
 
 
 def sgd(
-    weights,
-    X,
-    Y,
+    weights: Weights,
+    X: ArrayLike,
+    Y: ArrayLike,
     *,
     lr: float,
     batch_size: int,
     epochs: int,
-    seed=None,
+    seed: Seed = None,
     record_every: int = 1,
     weight_decay: float = 0.0,
 ) -> Trajectory:
@@ -391,7 +393,9 @@ def sgd(
                        evaluations)  # fmt: skip
 
 
-def balanced_start(moments: Moments, widths, strengths, *, Q=None) -> list[np.ndarray]:
+def balanced_start(
+    moments: Moments, widths: Widths, strengths: ArrayLike, *, Q: Sequence[ArrayLike] | None = None
+) -> list[np.ndarray]:
     """A decoupled, balanced start whose mode strengths are ``strengths`` (Sxx = I).
 
     With Syx = U diag(s) V^T, every layer is diagonal in the singular bases: W_1 =

@@ -49,7 +49,7 @@ def as_steps(steps, record_every) -> tuple[int, int, int]:
 
 def check_tol(tol, name: str = "tol") -> float:
     """A relative tolerance in (0, 1)."""
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < float(tol) < 1:
         raise ValueError(f"{name} must be a relative tolerance in (0, 1), got {tol!r}")
     return float(tol)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
+from ._types import Seed, Weights, Widths
 from ._validate import as_int, as_matrix, as_weight_decay, as_widths
 from .dynamics_checks import as_lr, as_steps, check_tol, warn_divergence
 from .dynamics_plateaus import FamilyInfo, find_plateaus, mode_basis
@@ -127,13 +129,13 @@ def _init(widths, runs, init, init_scale, seed):
 
 
 def gradient_descent_many(
-    widths,
+    widths: Widths,
     moments: Moments,
     *,
     runs: int | None = None,
-    init=None,
+    init: Sequence[Weights] | None = None,
     init_scale: float | None = None,
-    seed=0,
+    seed: Seed = 0,
     lr: float,
     steps: int,
     record_every: int = 1,
@@ -216,7 +218,8 @@ def gradient_descent_many(
     block = max(1, min(MAX_BLOCK, -(-n // nthreads)))
     old = numba.get_num_threads()
     try:
-        numba.set_num_threads(min(nthreads, numba.config.NUMBA_NUM_THREADS))
+        limit = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+        numba.set_num_threads(min(nthreads, limit))
         _kb.gd_blocks(
             thetas, block, widths_arr, m.sxx, m.syx, m.trace_syy, mu, lr, steps, every, uq, pq,
             out, status,

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.linalg
 
 from . import theory as _th
+from ._types import Weights
 from ._validate import as_weights
 from .critical import TIE_RTOL
 from .deep import deep_point
@@ -199,7 +200,7 @@ class Location(NamedTuple):
     classification: Classification | None
 
 
-def locate(weights, moments: Moments, *, tol: float | None = None) -> Location:
+def locate(weights: Weights, moments: Moments, *, tol: float | None = None) -> Location:
     """The critical family nearest any point (a trained model, say), and its classification.
 
     The nearest family is found in closed form from the product (see the module

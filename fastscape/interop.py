@@ -8,8 +8,11 @@ arrays) are also accepted directly wherever fastscape takes an array.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ._types import Weights
 from ._validate import as_weights
 
 __all__ = ["from_torch", "to_torch"]
@@ -25,7 +28,7 @@ def _torch():
     return torch
 
 
-def from_torch(module) -> list[np.ndarray]:
+def from_torch(module: Any) -> list[np.ndarray]:
     """The weights [W_1, ..., W_H] of a PyTorch linear network, as float64 numpy arrays.
 
     Parameters
@@ -73,7 +76,7 @@ def from_torch(module) -> list[np.ndarray]:
     return as_weights(weights)
 
 
-def to_torch(weights):
+def to_torch(weights: Weights) -> Any:
     """A float64 ``nn.Sequential`` of bias-free ``nn.Linear`` layers holding the weights.
 
     Parameters

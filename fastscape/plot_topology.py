@@ -9,8 +9,12 @@ matplotlib is imported inside the functions only; ``fastscape.plot`` re-exports 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
+from ._types import Seed, Widths
 from .moments import Moments
 from .topology import interpolate, mountain_pass, path_array, sublevel_components
 from .topology_neb import NEBResult, neb
@@ -61,14 +65,14 @@ def _signs(comp) -> str:
 
 def mountain_pass_figure(
     moments: Moments,
-    widths,
+    widths: Widths,
     *,
     band: NEBResult | None = None,
     images: int = 17,
     steps: int = 2000,
-    seed=0,
-    fig=None,
-):
+    seed: Seed = 0,
+    fig: Any = None,
+) -> Any:
     """The mountain pass between two components, and the sublevel-set staircase.
 
     Left: loss above the minimum against the normalised arc length of three paths
@@ -179,7 +183,14 @@ def mountain_pass_figure(
     return fig
 
 
-def slice_panels(slices, titles=None, *, fig=None, zmax: float | None = None, log: bool = False):
+def slice_panels(
+    slices: Sequence[Any],
+    titles: Sequence[str] | None = None,
+    *,
+    fig: Any = None,
+    zmax: float | None = None,
+    log: bool = False,
+) -> Any:
     """Loss slices side by side: a 3-D surface over a contour map for each.
 
     Parameters

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._types import ArrayLike, Seed, Weights, Widths
 from ._validate import as_int, as_weight_decay, as_weights
 from .derivatives import loss
 from .kernels import derivatives as _kd
@@ -98,7 +99,7 @@ class MountainPass(NamedTuple):
     ends: tuple
 
 
-def global_min_components(moments: Moments, widths, *, weight_decay: float = 0.0) -> int:
+def global_min_components(moments: Moments, widths: Widths, *, weight_decay: float = 0.0) -> int:
     """The number of connected components of the set of global minima.
 
     Parameters
@@ -138,7 +139,7 @@ def global_min_components(moments: Moments, widths, *, weight_decay: float = 0.0
     return 2 ** (n - 1) if ms.tied else 2**n
 
 
-def component_of(weights, moments: Moments, *, weight_decay: float = 0.0) -> Component:
+def component_of(weights: Weights, moments: Moments, *, weight_decay: float = 0.0) -> Component:
     """The invariants (orientation signs) of a global minimum; see :class:`Component`.
 
     Parameters
@@ -185,7 +186,7 @@ def _label(ws, ms) -> Component:
 
 
 def minimum_path(
-    w_a, w_b, moments: Moments, *, n: int = 64, weight_decay: float = 0.0
+    w_a: Weights, w_b: Weights, moments: Moments, *, n: int = 64, weight_decay: float = 0.0
 ) -> list[list[np.ndarray]]:
     """n weight lists from ``w_a`` to ``w_b``, every one a global minimum.
 
@@ -261,7 +262,7 @@ class _Scale:
         return out
 
 
-def mountain_pass(moments: Moments, widths, *, n: int = 65) -> MountainPass:
+def mountain_pass(moments: Moments, widths: Widths, *, n: int = 65) -> MountainPass:
     """The lowest path between two components of the global minima, and its saddle.
 
     - r < q, lambda_r > lambda_(r+1): turn the last column of U_S into u_(r+1) and on
@@ -298,6 +299,7 @@ def mountain_pass(moments: Moments, widths, *, n: int = 65) -> MountainPass:
     v, w, r = ms.values, ms.widths, ms.r
     barrier = _tt.mountain_pass_barrier(v, w, tie_tol=ms.tie_tol)  # raises if connected
     start = canonical(ms, ms.frame, (False,) * (ms.depth - 1))
+    seg: Frames | _ScaleEnds | _Scale
     if not ms.tied and r < v.size:
         ur, ur1 = ms.vectors[:, r - 1], ms.vectors[:, r]
         k = np.pi * (np.outer(ur1, ur) - np.outer(ur, ur1))
@@ -332,7 +334,7 @@ class _ScaleEnds:
 
 
 def interpolate(
-    w_a, w_b, moments: Moments, *, n: int = 65, weight_decay: float = 0.0
+    w_a: Weights, w_b: Weights, moments: Moments, *, n: int = 65, weight_decay: float = 0.0
 ) -> np.ndarray:
     """The loss along the straight line (1 - t) w_a + t w_b, t = linspace(0, 1, n).
 
@@ -376,7 +378,9 @@ def interpolate(
     return out
 
 
-def random_directions(weights, *, count: int = 2, normalize="filter", seed=0) -> list:
+def random_directions(
+    weights: Weights, *, count: int = 2, normalize: str | None = "filter", seed: Seed = 0
+) -> list:
     """Seeded random directions shaped like ``weights`` (Li et al. 2018).
 
     Parameters
@@ -427,7 +431,7 @@ def random_directions(weights, *, count: int = 2, normalize="filter", seed=0) ->
     return out
 
 
-def sublevel_components(moments: Moments, widths, levels) -> np.ndarray:
+def sublevel_components(moments: Moments, widths: Widths, levels: ArrayLike) -> np.ndarray:
     """Components of {loss <= c} for each level c (absolute loss values), closed form.
 
     0 below the minimum; then the number of components of the minima, halved at

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._types import Seed, Weights
 from ._validate import as_int, as_weight_decay
 from .derivatives import loss
 from .kernels import derivatives as _kd
@@ -129,13 +130,13 @@ class _Band:
 
 
 def neb(
-    w_a,
-    w_b,
+    w_a: Weights,
+    w_b: Weights,
     moments: Moments,
     *,
     images: int = 17,
     steps: int = 2000,
-    seed=0,
+    seed: Seed = 0,
     spring: float | None = None,
     climb: bool = True,
     perturbation: float = 1e-3,
@@ -217,7 +218,7 @@ def neb(
     band = _Band(widths, m, mu)
     ts = np.linspace(0.0, 1.0, images)[:, None]
     x = (1 - ts) * ta + ts * tb
-    size = np.linalg.norm(tb - ta) or max(np.linalg.norm(ta), 1.0)
+    size = float(np.linalg.norm(tb - ta)) or max(float(np.linalg.norm(ta)), 1.0)
     noise = rng.standard_normal((images - 2, ta.size)) * (perturbation * size / np.sqrt(ta.size))
     x[1:-1] += noise
     curv = band.curvature([ta, x[images // 2], tb], rng) or 1.0

@@ -1,4 +1,4 @@
-"""Closed forms (THEORY.md 3-5): critical values, index and nullity laws, and counts.
+"""Closed forms (docs/theory.md): critical values, index and nullity laws, and counts.
 
 ``fastscape.theory.laws`` holds per-point formulas (loss, Morse index, nullity,
 weight-decay critical points); ``fastscape.theory.counting`` counts and aggregates

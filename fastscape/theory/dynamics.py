@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._types import ArrayLike
+
 __all__ = [
     "LearningCurve",
     "learning_curve",
@@ -69,7 +71,9 @@ def _F(x, depth):
     return -np.sum(terms, axis=-1).real / depth
 
 
-def learning_time(singular_values, initial, strengths, *, depth: int = 2) -> np.ndarray:
+def learning_time(
+    singular_values: ArrayLike, initial: ArrayLike, strengths: ArrayLike, *, depth: int = 2
+) -> np.ndarray:
     """Time t at which a mode starting at u0 reaches strength u under gradient flow.
 
     t(u) = (1/s) [P(a) - P(a0) + s^(2/H - 1) (F(a / s^(1/H)) - F(a0 / s^(1/H)))] with
@@ -111,7 +115,12 @@ def learning_time(singular_values, initial, strengths, *, depth: int = 2) -> np.
 
 
 def learning_curve(
-    singular_values, initial, times, *, depth: int = 2, trace_syy: float = 0.0
+    singular_values: ArrayLike,
+    initial: ArrayLike,
+    times: ArrayLike,
+    *,
+    depth: int = 2,
+    trace_syy: float = 0.0,
 ) -> LearningCurve:
     """Mode strengths u_i(t) under gradient flow from a decoupled balanced start.
 
@@ -169,7 +178,9 @@ def learning_curve(
     return LearningCurve(t, u, loss)
 
 
-def weight_decay_growth_threshold(singular_value, weight_decay, *, depth: int) -> float:
+def weight_decay_growth_threshold(
+    singular_value: float, weight_decay: float, *, depth: int
+) -> float:
     """Smallest balanced initial strength u0 from which a mode grows under weight decay.
 
     A balanced chain of H factors a (u = a^H) with decay mu follows

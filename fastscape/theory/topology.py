@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._types import ArrayLike, Widths
+
 __all__ = [
     "barrier_between",
     "component_count",
@@ -53,7 +55,7 @@ def _rank_and_tie(v: np.ndarray, w: tuple[int, ...], tie_tol: float) -> tuple[in
     return r, bool(tied)
 
 
-def orientation_layers(eigenvalues, widths) -> tuple[int, ...]:
+def orientation_layers(eigenvalues: ArrayLike, widths: Widths) -> tuple[int, ...]:
     """The hidden layers i (1 <= i <= H-1) of width d_i = r = min(p, q): one sign each.
 
     Examples
@@ -70,7 +72,7 @@ def orientation_layers(eigenvalues, widths) -> tuple[int, ...]:
     return tuple(i for i in range(1, len(w) - 1) if w[i] == r)
 
 
-def component_count(eigenvalues, widths, *, tie_tol: float = 0.0) -> int:
+def component_count(eigenvalues: ArrayLike, widths: Widths, *, tie_tol: float = 0.0) -> int:
     """Number of connected components of the set of global minima (no weight decay).
 
     2^m for m orientation layers; 2^(m-1) when lambda_r = lambda_(r+1) (m >= 1); 1
@@ -96,7 +98,7 @@ def component_count(eigenvalues, widths, *, tie_tol: float = 0.0) -> int:
 
 
 def weight_decay_component_count(
-    singular_values, p: int, weight_decay: float, *, tie_tol: float = 0.0
+    singular_values: ArrayLike, p: int, weight_decay: float, *, tie_tol: float = 0.0
 ) -> int:
     """Components of the two-layer global minima with weight decay (Sxx = I).
 
@@ -132,7 +134,7 @@ def _levels(v, w, tie_tol):
     return r, tied, m, low, high
 
 
-def mountain_pass_barrier(eigenvalues, widths, *, tie_tol: float = 0.0) -> float:
+def mountain_pass_barrier(eigenvalues: ArrayLike, widths: Widths, *, tie_tol: float = 0.0) -> float:
     """The lowest barrier (above the minimum) of any path joining two components.
 
     (lambda_r - lambda_(r+1)) / 2 with lambda_(q+1) = 0, or lambda_r / 2 when the
@@ -163,7 +165,12 @@ def mountain_pass_barrier(eigenvalues, widths, *, tie_tol: float = 0.0) -> float
 
 
 def barrier_between(
-    eigenvalues, widths, signs_a: Sequence[int], signs_b: Sequence[int], *, tie_tol: float = 0.0
+    eigenvalues: ArrayLike,
+    widths: Widths,
+    signs_a: Sequence[int],
+    signs_b: Sequence[int],
+    *,
+    tie_tol: float = 0.0,
 ) -> float:
     """The barrier between the components with invariants ``signs_a`` and ``signs_b``.
 
@@ -196,7 +203,9 @@ def barrier_between(
     return float(high)
 
 
-def sublevel_components(eigenvalues, widths, level: float, *, tie_tol: float = 0.0) -> int:
+def sublevel_components(
+    eigenvalues: ArrayLike, widths: Widths, level: float, *, tie_tol: float = 0.0
+) -> int:
     """Components of {loss <= min + level}: 0 below the minimum, then 2^m (or 2^(m-1)),
     halving at (lambda_r - lambda_(r+1)) / 2 and down to 1 at lambda_r / 2.
 
