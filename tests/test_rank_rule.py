@@ -27,7 +27,7 @@ def test_sweep_depth3_all_widths_up_to_4_all_families():
 def test_sweep_depth4_all_widths_up_to_3_all_families():
     """H = 4, every width tuple in {1..3}^5 (243), every index set, all five families.
 
-    (H = 4 with widths up to 4, about 29,000 points, runs in /work/notes/deep_sweep_full.py.)
+    (The larger sweep, H = 4 with widths up to 4 among others, is scripts/deep_sweep_full.py.)
     """
     res = rank_rule_sweep((4,), 3, families=FAMILIES, seed=12)
     assert res.disagreements == []
