@@ -39,6 +39,7 @@ from .spectra import (
     hessian_frobenius,
     hessian_trace,
 )
+from .spectra_classify import MatrixFreeClassification
 from .spectra_lanczos import EigenvalueConvergenceWarning, HessianEigenvalues, hessian_eigenvalues
 from .spectra_ops import HessianOperator
 from .summary import LandscapeSummary
@@ -96,4 +97,5 @@ __all__ = [
     "hessian_eigenvalues",
     "hessian_frobenius",
     "hessian_trace",
+    "MatrixFreeClassification",
 ]

@@ -35,6 +35,7 @@ it) and |lambda_i - lambda_j| <= 1e-6 scale counts as a tie.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,7 @@ import numba
 import numpy as np
 import scipy.optimize
 
+from . import classify_methods as _routes
 from . import theory as _th
 from ._blas import single_threaded_blas
 from ._validate import as_flag, as_int, as_weight_decay, as_weights, as_widths
@@ -56,6 +58,7 @@ from .warmup import _EXTRA_WARMUPS as _warmup_registry
 
 __all__ = ["Classification", "Tolerances", "classify", "global_min_loss"]
 
+_log = logging.getLogger("fastscape")
 RTOL = math.sqrt(np.finfo(float).eps)
 #: Hessian entries below DECOUPLE * rtol * |H|_F / N may be dropped to split the
 #: Hessian into blocks, only when Weyl's inequality certifies the inertia unchanged.
@@ -399,7 +402,9 @@ def _prepare_point(weights, moments, residual):
     return m, ws, widths
 
 
-def classify(weights, moments: Moments, *, residual=False, weight_decay=0.0, tol=None):
+def classify(
+    weights, moments: Moments, *, residual=False, weight_decay=0.0, tol=None, method="auto"
+):
     """Classify one point of a network of any depth from its full Hessian (THEORY.md 5).
 
     Rule: |grad| above tolerance -> "not_critical"; loss equal to ``global_min_loss``
@@ -423,10 +428,17 @@ def classify(weights, moments: Moments, *, residual=False, weight_decay=0.0, tol
         mu in mu/2 sum_k |W_k|_F^2.
     tol : float, optional
         Relative tolerance replacing sqrt(eps).
+    method : {"auto", "dense", "matrix-free"}
+        "dense" forms the Hessian (exact inertia, O(N^3) time, 8 N^2 bytes);
+        "matrix-free" uses only Hessian-vector products and the rank rule
+        (``fastscape.spectra_classify``); "auto" goes matrix-free when the dense route
+        would not fit in memory or is estimated (from N) to take over a minute.
 
     Returns
     -------
     Classification
+        (a ``MatrixFreeClassification`` from the matrix-free route, which also says
+        which test decided the kind).
 
     Examples
     --------
@@ -441,11 +453,32 @@ def classify(weights, moments: Moments, *, residual=False, weight_decay=0.0, tol
     """
     residual = as_flag(residual, "residual")
     mu = as_weight_decay(weight_decay)
+    method = _routes.check_method(method)
     m, ws, widths = _prepare_point(weights, moments, residual)
     theta = np.concatenate([x.ravel() for x in ws])[None, :]
+    n_par = theta.shape[1]
+    if method == "auto":
+        fits = 8.0 * n_par * n_par <= 0.5 * _available_memory()
+        dense_ok = fits and _routes.dense_seconds(n_par) <= _routes.DENSE_TIME_LIMIT
+        method = "dense" if dense_ok else "matrix-free"
     gmin, exact = _global_min(m, widths, residual, mu)
+    if method == "matrix-free":
+        rtol = _rtol(tol)
+        fn = _factor_norms(theta, np.asarray(widths, dtype=np.int64), residual)
+        g_tol = rtol * (_grad_scale(fn, m)[0][0] + mu * float(np.linalg.norm(theta)))
+        return _routes.route("matrix-free")(ws, m, residual, mu, rtol, gmin, exact, g_tol)
+    if _routes.dense_seconds(n_par) > 10.0:
+        _log.warning(
+            "classify: dense route for N = %d parameters, estimated %.0f s (8 N^2 = %.2f GiB); "
+            "method='matrix-free' avoids the N x N Hessian",
+            n_par,
+            _routes.dense_seconds(n_par),
+            8.0 * n_par * n_par / 2**30,
+        )
     out = _assess(theta, widths, m, residual, mu, gmin, exact, tol, 1)
     loss, gn, mine, neg, null, kind, gt, et, lt, gmin = out
+    if _routes.dense_seconds(n_par) > 10.0:
+        _log.warning("classify: dense route for N = %d done", n_par)
     return Classification(
         str(kind[0]),
         int(neg[0]),
