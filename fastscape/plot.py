@@ -607,3 +607,6 @@ def plot_run_dir(directory) -> list[Path]:
         fig = _new_figure(pyplot=False, figsize=(7, 4.2))
         save(_histogram_figure(fig, *hist, s), "loss_histogram.png")
     return written
+
+
+from .plot_spectra import hessian_density  # noqa: E402, F401

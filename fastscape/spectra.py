@@ -268,6 +268,21 @@ class HessianDensity:
         x, w = self.mass()
         return float(np.sum(w[x < -atol]))
 
+    def default_width(self) -> float:
+        """The default smoothing width: 1/100 of the span of the nodes (or of |node|).
+
+        Examples
+        --------
+        >>> import numpy as np, fastscape
+        >>> m = fastscape.Moments(np.diag([1.0, 3.0]), np.zeros((1, 2)), np.eye(1))
+        >>> round(fastscape.hessian_density([np.ones((1, 2))], m, steps=2).default_width(), 6)
+        0.02
+        """
+        x, w = self.mass()
+        x = x[w > 0]
+        span = float(x.max() - x.min())
+        return span / 100 if span > 0 else max(abs(float(x.max())), 1.0) * 1e-2
+
     def smooth(self, grid=None, *, width: float | None = None, points: int = 1000):
         """The density convolved with a Gaussian kernel of standard deviation ``width``.
 
@@ -297,9 +312,8 @@ class HessianDensity:
         x, w = self.mass()
         keep = w > 0
         x, w = x[keep], w[keep]
-        span = float(x.max() - x.min()) if x.size else 0.0
         if width is None:
-            width = span / 100 if span > 0 else max(abs(float(x.max())), 1.0) * 1e-2
+            width = self.default_width()
         width = check_real(width, "width", 0.0, math.inf, "pass a positive kernel width")
         if grid is None:
             points = as_int(points, "points", 2)

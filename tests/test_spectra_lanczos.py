@@ -143,3 +143,29 @@ def test_density_against_closed_form_two_layer():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert d.matvecs == 160
+
+
+def test_plot_density_marks_negative_part():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import fastscape.plot
+
+    ws, m, spec = _whitened_two_layer(6, 3, 6, [0, 1, 3])
+    d = fastscape.hessian_density(ws, m, steps=20, probes=3)
+    fig = fastscape.plot.hessian_density(d, width=0.05, reference=spec)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(lab.startswith("negative part") for lab in labels)
+    assert "exact (closed form)" in labels
+    red = [
+        c
+        for c in ax.collections
+        if np.allclose(c.get_facecolor()[0][:3], (0.839, 0.153, 0.157), atol=1e-2)
+    ]
+    assert red and red[0].get_paths()  # the filled negative region is drawn
+    plt.close(fig)
+    with pytest.raises(TypeError, match="HessianDensity"):
+        fastscape.plot.hessian_density(spec)
