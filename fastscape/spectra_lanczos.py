@@ -208,23 +208,26 @@ def hessian_eigenvalues(
         theta, y = np.linalg.eigh(0.5 * (hmat + hmat.T))
         order = _order(theta, which)[:k]
         return _finish(op, theta[order], y[:, order].T.copy(), which, tol, vectors, theta)
-    q = np.empty((0, n))
+    qbuf = np.empty((m_basis + b, n))  # the basis, rows 0..j-1 in use
+    j = 0
     t = np.zeros((0, 0))
     e = np.zeros((0, b))
-    qn, _ = _orthonormal_block(rng.standard_normal((b, n)), q, rng, 1.0)
+    qn, _ = _orthonormal_block(rng.standard_normal((b, n)), qbuf[:0], rng, 1.0)
     scale = 0.0
     converged = False
     while True:
         # expand: the new block's coefficients against the whole basis are T's column
-        j0 = q.shape[0]
+        j0 = j
         w = op.apply_rows(qn)
-        q = np.vstack([q, qn])
-        c = w @ q.T  # (b, j0 + b)
+        qbuf[j0 : j0 + b] = qn
+        j = j0 + b
+        q = qbuf[:j]
+        c = w @ q.T  # (b, j)
         w -= c @ q
         c2 = w @ q.T
         w -= c2 @ q
         c += c2
-        tn = np.zeros((j0 + b, j0 + b))
+        tn = np.zeros((j, j))
         tn[:j0, :j0] = t
         tn[j0:, :] = c
         tn[:, j0:] = c.T
@@ -232,7 +235,7 @@ def hessian_eigenvalues(
         t = tn
         scale = max(scale, float(np.max(np.abs(np.linalg.eigvalsh(t)))))
         qn, r = _orthonormal_block(w, q, rng, scale)
-        e = np.zeros((j0 + b, b))
+        e = np.zeros((j, b))
         e[j0:] = r.T
         theta, y = np.linalg.eigh(t)
         order = _order(theta, which)
@@ -242,10 +245,14 @@ def hessian_eigenvalues(
             converged = True
         if converged or op.matvecs >= budget:
             break
-        if q.shape[0] + b > m_basis:
+        if j + b > m_basis:
             # thick restart: keep the best Ritz vectors, lock the converged ones
             keep = order[: max(k, min(m_basis - b, (m_basis + k) // 2))]
-            q = np.ascontiguousarray(y[:, keep].T @ q)
+            yk = np.ascontiguousarray(y[:, keep].T)
+            for c0 in range(0, n, 1 << 16):  # in place, column chunks: no second basis
+                qbuf[: keep.size, c0 : c0 + (1 << 16)] = yk @ q[:, c0 : c0 + (1 << 16)]
+            j = keep.size
+            q = qbuf[:j]
             t = np.diag(theta[keep])
             e = y[:, keep].T @ e
             e[res[keep] <= 0.5 * tol * scale] = 0.0
