@@ -157,7 +157,8 @@ def hvp(
     buf, poff = _ks.hvp_primal(theta, widths, m.sxx, m.syx, residual)
     vt = np.ascontiguousarray(v.reshape(theta.size, -1).T)
     out = np.empty_like(vt)
-    _ks.hvp_apply(theta, widths, m.sxx, buf, poff, residual, mu, vt, out)
+    ident = bool(np.array_equal(m.sxx, np.eye(m.dx)))
+    _ks.hvp_apply(theta, widths, m.sxx, buf, poff, residual, mu, ident, vt, out)
     return out[0] if v.ndim == 1 else np.ascontiguousarray(out.T)
 
 

@@ -350,7 +350,13 @@ class HessianDensity:
 
 
 def _lanczos_probe(op, v, steps):
-    """Lanczos with full reorthogonalisation from v; returns (alphas, betas) (<= steps)."""
+    """Lanczos with full reorthogonalisation from v; returns (alphas, betas) (<= steps).
+
+    The three-term recurrence, then one classical Gram-Schmidt pass against the whole
+    basis, and a second pass only when the first removed most of the vector (the
+    criterion of Daniel, Gragg, Kaufman & Stewart 1976): each pass reads the basis twice,
+    which at large N costs as much as a Hessian-vector product.
+    """
     n = v.size
     q = np.empty((steps, n))
     q[0] = v / np.linalg.norm(v)
@@ -359,9 +365,15 @@ def _lanczos_probe(op, v, steps):
         w = op.apply_rows(q[j : j + 1])[0]
         a = float(w @ q[j])
         alphas.append(a)
-        for _ in range(2):  # twice is enough (Kahan, Parlett)
-            w -= (q[: j + 1] @ w) @ q[: j + 1]
+        w -= a * q[j]
+        if j:
+            w -= betas[-1] * q[j - 1]
+        before = float(np.linalg.norm(w))
+        w -= (q[: j + 1] @ w) @ q[: j + 1]
         b = float(np.linalg.norm(w))
+        if b < 0.7 * before:
+            w -= (q[: j + 1] @ w) @ q[: j + 1]
+            b = float(np.linalg.norm(w))
         if j == steps - 1:
             break
         if b <= 1e3 * np.finfo(float).eps * max(abs(a), max(np.abs(alphas)), 1e-300):

@@ -17,7 +17,6 @@ block HVP: ``bounds`` are those recomputed norms, and for a symmetric H each int
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
@@ -293,8 +292,3 @@ def _finish(op, values, x, which, tol, vectors, all_theta, scale=None, converged
         tol=float(tol),
         scale=float(scale),
     )
-
-
-def rayleigh_floor(scale: float, n: int) -> float:
-    """Round-off level of a Rayleigh quotient of an HVP of size ``scale`` (a leaf helper)."""
-    return 16.0 * math.sqrt(n) * np.finfo(float).eps * scale

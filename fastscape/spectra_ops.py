@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_flag, as_matrix, as_weight_decay, as_weights
+from ._validate import as_flag, as_weight_decay, as_weights
 from .kernels import spectra as _ks
 from .moments import Moments, as_moments
 
-__all__ = ["HessianOperator", "PreparedPoint", "prepare_point", "hvp_block"]
+__all__ = ["HessianOperator", "PreparedPoint", "check_real", "prepare_point"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,6 +92,7 @@ class HessianOperator:
         self.shape = (pt.n, pt.n)
         self.dtype = np.dtype(np.float64)
         self.matvecs = 0
+        self._sxx_identity = bool(np.array_equal(m.sxx, np.eye(m.dx)))
 
     def matvec(self, v) -> np.ndarray:
         """H v for v of shape (N,) or (N, b) (a float64 array of the same shape)."""
@@ -120,6 +121,7 @@ class HessianOperator:
             self._poff,
             pt.residual,
             pt.weight_decay,
+            self._sxx_identity,
             vt,
             out,
         )
@@ -130,11 +132,6 @@ class HessianOperator:
         return self.matvec(v)
 
 
-def hvp_block(point: PreparedPoint, v: np.ndarray) -> np.ndarray:
-    """H v for a checked point and a checked float64 v of shape (N,) or (N, b)."""
-    return HessianOperator(point, point.moments).matvec(v)
-
-
 def check_real(value, name: str, low: float, high: float, hint: str) -> float:
     """A finite real in the open interval (low, high), else a ValueError with ``hint``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -143,11 +140,3 @@ def check_real(value, name: str, low: float, high: float, hint: str) -> float:
     if not (np.isfinite(x) and low < x < high):
         raise ValueError(f"{name} must lie in ({low}, {high}), got {value!r}; {hint}")
     return x
-
-
-def check_vector(v, n: int, name: str = "v") -> np.ndarray:
-    """A finite float64 vector of length n."""
-    v = as_matrix(v, name, ndim=1)
-    if v.size != n:
-        raise ValueError(f"{name} has length {v.size} but the network has N = {n} parameters")
-    return v

@@ -140,11 +140,12 @@ def hvp_primal(theta, widths, sxx, syx, residual):
 
 
 @jit()
-def hvp_apply(theta, widths, sxx, buf, poff, residual, mu, vt, outt):
+def hvp_apply(theta, widths, sxx, buf, poff, residual, mu, sxx_identity, vt, outt):
     """Write H v_j into outt[j] for every row v_j of vt (b, N), reusing ``hvp_primal``.
 
-    6H - 5 matrix products per vector (see the module docstring); the factors F_k
-    are re-read from theta (plus I when residual), the rest from the packed buffer.
+    6H - 5 matrix products per vector (see the module docstring), one fewer when
+    ``sxx_identity`` (whitened inputs: dG = dL_H); the factors F_k are re-read from
+    theta (plus I when residual), the rest from the packed buffer.
     """
     H = widths.size - 1
     dx = widths[0]
@@ -170,7 +171,7 @@ def hvp_apply(theta, widths, sxx, buf, poff, residual, mu, vt, outt):
         for k in range(1, H):
             dls.append(mm(vs[k], ls[k]) + mm(fs[k], dls[k]))
         # backward tangents dD_k
-        dd = [mm(dls[H], sxx)]
+        dd = [dls[H].copy() if sxx_identity else mm(dls[H], sxx)]
         for k in range(H - 2, -1, -1):
             dd.append(mm(np.ascontiguousarray(vs[k + 1].T), ds[k + 1]) + mm(fts[k + 1], dd[-1]))
         dd.reverse()
