@@ -28,8 +28,9 @@ def hessian_density(
 ):
     """Draw a smoothed spectral density with its negative part marked.
 
-    The part of the curve below zero is filled in red (negative curvature), the rest in
-    blue; the legend gives the estimated fraction of eigenvalues below -width.
+    The density contributed by the quadrature nodes below -width is filled in red
+    (negative curvature; the kernel's tail of the eigenvalues at zero is not counted),
+    the whole density in blue; the legend gives that fraction of the mass.
 
     Parameters
     ----------
@@ -81,37 +82,48 @@ def hessian_density(
         ax = fig.add_subplot(1, 1, 1)
     fig = ax.figure
     floor = max(float(f.max()) * 1e-7, 1e-300) if log else 0.0
-    neg = grid <= 0
+    # the negative part: the mass of the nodes below -width only (the kernel's tail of
+    # the eigenvalues at zero is not negative curvature)
+    below = density.nodes < -w
+    neg = HessianDensity(density.nodes, np.where(below, density.weights, 0.0), density.n, 0)
+    _, fn = neg.smooth(grid, width=w)
     frac = density.negative_fraction(atol=w)
+    ax.fill_between(grid, floor, np.maximum(f, floor), color=POSITIVE_COLOR, alpha=0.25, lw=0)
     ax.fill_between(
         grid,
         floor,
-        np.maximum(f, floor),
-        where=neg,
+        np.maximum(fn, floor),
         color=NEGATIVE_COLOR,
-        alpha=0.35,
+        alpha=0.45,
         lw=0,
-        label=f"negative part (~{frac:.2%} below -{w:.2g})",
-    )
-    ax.fill_between(
-        grid, floor, np.maximum(f, floor), where=~neg, color=POSITIVE_COLOR, alpha=0.25, lw=0
+        label=f"negative part: {frac:.2%} of the mass below -{w:.2g}",
     )
     ax.plot(
         grid,
         np.maximum(f, floor),
-        color="k" if label is None else None,
+        color="k",
         lw=1,
         label=label or f"SLQ estimate (N = {density.n:,})",
     )
     if reference is not None:
-        ref = HessianDensity(
-            np.asarray(reference, dtype=float).reshape(1, -1),
-            np.full((1, np.size(reference)), 1.0 / np.size(reference)),
-            int(np.size(reference)),
-            0,
+        ref = np.asarray(reference, dtype=float).ravel()
+        # bin a long list first (bins 1/4 of the grid step: far below the kernel width)
+        edges = np.linspace(grid[0], grid[-1], 4 * points + 1)
+        counts, _ = np.histogram(np.clip(ref, grid[0], grid[-1]), bins=edges)
+        centres = 0.5 * (edges[1:] + edges[:-1])
+        keep = counts > 0
+        rd = HessianDensity(
+            centres[keep].reshape(1, -1), (counts[keep] / ref.size).reshape(1, -1), ref.size, 0
         )
-        _, fr = ref.smooth(grid, width=w)
-        ax.plot(grid, np.maximum(fr, floor), "k--", lw=1, label="exact (closed form)")
+        _, fr = rd.smooth(grid, width=w)
+        ax.plot(
+            grid,
+            np.maximum(fr, floor),
+            ls="--",
+            color="tab:orange",
+            lw=1.5,
+            label="exact (closed form)",
+        )
     ax.axvline(0.0, color="0.5", lw=0.6)
     if log:
         ax.set_yscale("log")
