@@ -63,7 +63,7 @@ def parallel_fill(out, value):
 
 # --------------------------------------------------------------------------- numpy
 def numpy_hessian(p: Problem, out: np.ndarray) -> np.ndarray:
-    """Plain-numpy Hessian from THEORY.md's block formula, one (k, l) block at a time.
+    """Plain-numpy Hessian from the block formula (docs/theory.md), one (k, l) block at a time.
 
     Vectorised with einsum (block-sized temporaries, no N x N temporary). The tests'
     tests/reference.py (explicit Jacobian + exact differences) is O(N^2 dx dy) and

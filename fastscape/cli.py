@@ -56,10 +56,62 @@ _positive_int = _int_at_least(1)
 _nonneg_int = _int_at_least(0)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a "did you mean" for misspelt options (``--P``, ``--outdir``)."""
+
+    _argv: list[str] = []
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        known = _option_strings(self)
+        hints = []
+        for word in self._argv:
+            flag = word.split("=", 1)[0]
+            if flag.startswith("-") and flag not in known and not _is_number(flag):
+                near = _closest(flag, known)
+                if near and near != flag:
+                    hints.append(f"{flag}: did you mean {near}?")
+        if hints:
+            message += " (" + "; ".join(dict.fromkeys(hints)) + ")"
+        super().error(message)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string of the parser and its sub-commands."""
+    found = set(parser._option_string_actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found.update(sub._option_string_actions)
+    return sorted(found)
+
+
+def _closest(flag: str, known: list[str]) -> str | None:
+    import difflib
+
+    lower = {k.lower(): k for k in known}
+    if flag.lower() in lower:
+        return lower[flag.lower()]
+    prefix = [k for k in known if k.startswith("--") and flag.startswith(k) and len(k) > 3]
+    if prefix:
+        return max(prefix, key=len)
+    near = difflib.get_close_matches(flag.lower(), list(lower), n=1, cutoff=0.6)
+    return lower[near[0]] if near else None
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fastscape", description="Exact loss landscapes of deep linear networks."
-    )
+    parser = _Parser(prog="fastscape", description="Exact loss landscapes of deep linear networks.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     e = sub.add_parser(
@@ -97,6 +149,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true", help="no progress bar, no report")
     pl = sub.add_parser("plot", help="figures of a run directory (needs fastscape-dln[plot])")
     pl.add_argument("dir", metavar="DIR", help="run directory with summary.json")
+    ca = sub.add_parser(
+        "cache",
+        help="show or clear the compiled-kernel cache",
+        description="Show where fastscape keeps its compiled Numba kernels and how much they "
+        "take (FASTSCAPE_CACHE_DIR, else NUMBA_CACHE_DIR, else the per-user cache folder), "
+        "or clear it. Clearing is always safe: kernels are recompiled on next use.",
+    )
+    ca.add_argument("--clear", action="store_true", help="delete every cached kernel")
     return parser
 
 
@@ -129,7 +189,75 @@ def _load_source(args):
             raise ValueError(f"cannot read --data {path}: {e}; pass an .npz file") from None
         return fastscape.Moments.from_data(x, y), f"data file {path}"
     q = args.random if args.random is not None else DEFAULT_RANDOM_Q
-    return fastscape.random_spectrum(q, args.seed), f"random spectrum q={q} seed={args.seed}"
+    return fastscape.random_spectrum(q, args.seed), f"random spectrum (seed {args.seed})"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _rate(per_second: float) -> str:
+    """A rate in sets/s with a unit that keeps three significant digits."""
+    for scale, unit in ((1e9, "G "), (1e6, "M "), (1e3, "k ")):
+        if per_second >= scale:
+            return f"{per_second / scale:.3g} {unit}sets/s"
+    return f"{per_second:.3g} sets/s"
+
+
+class _Progress:
+    """Progress of an enumeration on stderr: a tqdm bar on a terminal, else a plain line
+    every :attr:`EVERY` seconds (done/total, rate, ETA). Before a run expected to take
+    over a minute it says how long, from the rate of the first batches."""
+
+    EVERY = 5.0
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.bar = None
+        self.t0 = None
+        self.start = 0
+        self.last = 0.0
+        self.forecast = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.t0 is None:  # the first call reports what was already on disk
+            self.t0, self.start, self.last = now, done, now
+            if done:
+                print(f"fastscape: reusing {done:,} of {total:,} index sets already "
+                      "computed in this run directory", file=self.stream)  # fmt: skip
+            return
+        rate = (done - self.start) / max(now - self.t0, 1e-9)
+        left = (total - done) / rate if rate > 0 else float("inf")
+        if not self.forecast and done < total:
+            self.forecast = True
+            if left > 60:
+                print(f"fastscape: this run will take about {_duration(left)} "
+                      f"(at {_rate(rate)})", file=self.stream)  # fmt: skip
+        if self.tty:
+            if self.bar is None:  # made on the first real update: no empty bar before it
+                from tqdm import tqdm
+
+                size = shutil.get_terminal_size((100, 20))  # a 0 x 0 pty would hide the bar
+                self.bar = tqdm(total=total, initial=self.start, unit="sets", unit_scale=True,
+                                file=self.stream, ncols=size.columns or 100,
+                                nrows=size.lines or 20)  # fmt: skip
+            self.bar.n = done
+            self.bar.refresh()
+        elif now - self.last >= self.EVERY and done < total:
+            self.last = now
+            print(f"fastscape: {done:,} / {total:,} sets ({100 * done / total:.1f}%), "
+                  f"{_rate(rate)}, about {_duration(left)} left", file=self.stream)  # fmt: skip
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _enumerate(args) -> int:
@@ -142,20 +270,9 @@ def _enumerate(args) -> int:
         lam = fastscape.spectrum_of(source)[0]
         check_size(lam.size, args.p, args.all_ranks)
     quiet = args.quiet
-    bar = None
     progress = None
-    if not quiet and not args.closed_form and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        size = shutil.get_terminal_size((100, 20))  # a 0 x 0 pty would hide the bar
-        bar = tqdm(total=0, unit="sets", unit_scale=True, file=sys.stderr,
-                   ncols=size.columns or 100, nrows=size.lines or 20)  # fmt: skip
-
-        def progress(done, total):
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
+    if not quiet and not args.closed_form:
+        progress = _Progress(sys.stderr)
     client = None
     try:
         if args.scheduler is not None:
@@ -172,7 +289,9 @@ def _enumerate(args) -> int:
                     n_lowest=args.lowest,
                 )  # fmt: skip
             except fastscape.theory.HistogramTooLargeError as e:
-                print(f"fastscape: no loss histogram: {e}", file=sys.stderr)
+                why = str(e).split(";")[0]
+                print(f"fastscape: the loss histogram is skipped ({why}); the counts and the "
+                      "lowest values are exact", file=sys.stderr)  # fmt: skip
                 summary = fastscape.count_landscape(
                     source, args.p, all_ranks=args.all_ranks, bins=None, n_lowest=args.lowest
                 )
@@ -200,8 +319,8 @@ def _enumerate(args) -> int:
                 progress=progress,
             )
     finally:
-        if bar is not None:
-            bar.close()
+        if progress is not None:
+            progress.close()
         if client is not None:
             client.close()
     status = 0
@@ -241,14 +360,26 @@ def _report(s, what, args, status) -> None:
     print(f"fastscape enumerate: {what}, q={s.q}, p={s.p}, {s.mode}, {s.method}")
     if s.method == "enumeration":
         rate = t.get("sets_per_second")
-        rate_text = f", {rate / 1e6:.1f} M sets/s" if rate else ""
-        print(f"  {_count(s.total)} critical points in {t['seconds']:.2f} s{rate_text}")
+        reused = t.get("chunks_reused", 0)
+        n_chunks = s.chunking.get("n_chunks") if isinstance(s.chunking, dict) else None
+        if reused and t.get("sets_this_run", 0) == 0:
+            print(f"  {_count(s.total)} critical points: a finished run, all {reused} chunk "
+                  "files reused (nothing recomputed)")  # fmt: skip
+        else:
+            rate_text = f", {_rate(rate)}" if rate else ""
+            print(f"  {_count(s.total)} critical points in {t['seconds']:.2f} s{rate_text}")
+            if reused:
+                of = f" of {n_chunks}" if n_chunks else ""
+                print(f"  ({reused}{of} chunk files reused from the earlier run)")
         compiled = getattr(args, "compile_seconds", 0.0)
         if compiled > 0.5:
             print(f"  (before that, Numba compiled or loaded the kernels in {compiled:.1f} s)")
     else:
         print(f"  {_count(s.total)} critical points counted in {t['seconds']:.2f} s")
     print(f"  loss: {s.loss_kind}")
+    note = _noise_floor_note(s.spectrum)
+    if note:
+        print(f"  note: {note}")
     print("  points by Morse index (0..): " + ", ".join(_count(c) for c in s.index_counts[:8])
           + (", ..." if len(s.index_counts) > 8 else ""))  # fmt: skip
     for v in s.lowest[:5]:
@@ -260,7 +391,76 @@ def _report(s, what, args, status) -> None:
     print(f"  wrote {Path(args.out, 'summary.json')}")
 
 
+def _noise_floor_note(spectrum) -> str | None:
+    """A note when Sigma has eigenvalues far below the rest (a likely noise floor).
+
+    The floor is the widest gap of at least 100x between consecutive eigenvalues (in
+    descending order) below which every eigenvalue is under 1e-3 of the largest.
+    """
+    lam = np.asarray(spectrum, dtype=np.float64)
+    if lam.size < 2 or not lam[0] > 0:
+        return None
+    ratio = lam[:-1] / np.maximum(lam[1:], np.finfo(float).tiny)
+    candidates = [i for i in range(lam.size - 1) if ratio[i] >= 100 and lam[i + 1] < 1e-3 * lam[0]]
+    if not candidates:
+        return None
+    i = max(candidates, key=lambda j: ratio[j])
+    low = lam.size - (i + 1)
+    return (
+        f"{low} of the {lam.size} eigenvalues of Sigma ({lam[i + 1]:.3g} and below) lie "
+        f"{ratio[i]:.3g}x under the next one ({lam[i]:.3g}; the largest is {lam[0]:.3g}): "
+        "they look like a noise floor, and critical points that differ only in them differ "
+        "only by noise. Consider --p at most "
+        f"{i + 1}, fewer inputs or outputs, or more samples"
+    )
+
+
+#: Library argument spellings in error messages, and the command-line flags they mean.
+_CLI_WORDS = [
+    (r"\bresume=True\b", "--resume"),
+    (r"\ball_ranks(=True)?", "--all-ranks"),
+    (r"\bn_lowest\b", "--lowest"),
+    (r"\bn_highest\b", "--highest"),
+    (r"\bchunk_size\b", "--chunk-size"),
+    (r"\bthreads\b(?= =)", "--threads"),
+    (r"\bout=", "--out "),
+]
+
+
+def _cli_words(message: str) -> str:
+    """An error message with the library's argument names replaced by the flags."""
+    import re
+
+    for pattern, flag in _CLI_WORDS:
+        message = re.sub(pattern, flag, message)
+    return message.replace("--resume (--resume)", "--resume")
+
+
+def _cache(args) -> int:
+    from .kernels import _jit
+
+    if args.clear:
+        n = _jit.clear_cache()
+        print(f"removed {n} cached kernel files from {_jit.cache_root()}")
+        return 0
+    info = _jit.cache_info()
+    print(f"kernel cache: {info['path']}")
+    print(f"  {info['kernels']} kernels, {info['files']} files, {info['bytes'] / 2**20:.1f} MiB")
+    print("  set FASTSCAPE_CACHE_DIR (or NUMBA_CACHE_DIR) to move it; "
+          "`fastscape cache --clear` to empty it")  # fmt: skip
+    return 0
+
+
 def _plot(args) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        print(
+            "fastscape plot needs matplotlib, which is not installed: install the plot extra, "
+            "pip install 'fastscape-dln[plot]' (or pip install matplotlib)",
+            file=sys.stderr,
+        )
+        return 1
     try:
         import fastscape.plot as fplot
     except ImportError as e:
@@ -281,9 +481,15 @@ def main(argv=None) -> int:
 
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "quiet", False):
+        import os
+
+        os.environ["FASTSCAPE_COMPILE_NOTICE"] = "0"  # --quiet: nothing on stderr but errors
     try:
         if args.command == "enumerate":
             return _enumerate(args)
+        if args.command == "cache":
+            return _cache(args)
         return _plot(args)
     except KeyboardInterrupt:
         print(
@@ -293,7 +499,7 @@ def main(argv=None) -> int:
         )
         return 130
     except (ValueError, TypeError, OverflowError, RunDirectoryError, ImportError, OSError) as e:
-        print(f"fastscape {args.command}: error: {e}", file=sys.stderr)
+        print(f"fastscape {args.command}: error: {_cli_words(str(e))}", file=sys.stderr)
         return 1
 
 

@@ -125,7 +125,7 @@ def _rank(a: np.ndarray, threshold: float) -> int:
 
 
 def partial_product_ranks(weights, *, tol: float | None = None) -> np.ndarray:
-    """Ranks of every partial product: ``out[i, j] = rank(W_j ... W_(i+1))`` for i <= j.
+    """Ranks of every partial product: ``out[i, j] = rank(W_j...W_(i+1))`` for i <= j.
 
     Entry [i, i] is the width d_i (the identity); entries below the diagonal are -1.
     A singular value counts as zero at or below ``tol * prod_k |W_k|_F`` over the factors

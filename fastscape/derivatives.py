@@ -173,6 +173,29 @@ def _available_memory() -> int:
     return 8 * 2**30
 
 
+def _too_large_message(n: int, need: int, avail: int, folder: str = ".") -> str:
+    """Why the Hessian is refused, and what to do instead: a memory map only if it fits."""
+    import shutil
+
+    text = (
+        f"the Hessian has N = {n:,} parameters and needs {need / 2**30:,.2f} GiB "
+        f"(8 N^2 bytes), more than half of the {avail / 2**30:.1f} GiB available: use "
+        "fastscape.hvp for products with the Hessian"
+    )
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = 0
+    if need < 0.9 * free:
+        return text + (
+            f", or pass a memory-mapped out=np.lib.format.open_memmap('H.npy', mode='w+', "
+            f"shape=({n}, {n})) (the disk here has {free / 2**30:,.0f} GiB free)"
+        )
+    return text + (
+        f"; a memory-mapped out would not fit either ({free / 2**30:,.0f} GiB free on disk here)"
+    )
+
+
 def _check_out(out, n: int) -> np.ndarray:
     if not isinstance(out, np.ndarray):
         raise TypeError(
@@ -248,12 +271,7 @@ def hessian(
         need = 8 * n * n
         avail = _available_memory()
         if need > _MAX_AUTO_BYTES_FRACTION * avail:
-            raise HessianTooLargeError(
-                f"the Hessian has N = {n} parameters and needs {need / 2**30:.2f} GiB "
-                f"(8 N^2 bytes), more than half of the {avail / 2**30:.1f} GiB available: "
-                "use fastscape.hvp for products with the Hessian, or pass a memory-mapped "
-                f"out=np.lib.format.open_memmap('H.npy', mode='w+', shape=({n}, {n}))"
-            )
+            raise HessianTooLargeError(_too_large_message(n, need, avail))
         out = np.empty((n, n))
     else:
         out = _check_out(out, n)

@@ -10,10 +10,11 @@ eigenbasis of Sigma, where their Hessians split into one small block per hidden
 unit (see ``kernels.inertia``). Results do not depend on the thread count or the
 engine.
 
-Two engines run the chunks: a Numba prange loop (``kernels.inertia.inertia_parallel``,
-the default, chunks handed out dynamically) and a thread pool calling
-``inertia_range``. On the shared 2-core machine, 2,510 points of [12, 6, 12], best of
-9 runs each, in three runs: prange 1.89x-1.98x over one thread, the pool 1.83x-1.94x.
+Two engines run the chunks: a thread pool calling ``inertia_range`` (the default) and a
+Numba prange loop (``kernels.inertia.inertia_parallel``, chunks handed out
+dynamically). Both scale alike on two cores (an earlier measurement on 2,510 points of
+[12, 6, 12]: prange 1.89x-1.98x over one thread, the pool 1.83x-1.94x), but the prange
+loop costs about 10 s more to compile on first use, so the pool is the default.
 Numba's workqueue threading layer (used where neither OpenMP nor TBB is available)
 must not be entered by two threads at once, so a call made while another thread is
 inside the prange engine uses the pool instead.
@@ -139,7 +140,9 @@ def _rotate_outputs(thetas, widths, syx, basis):
     out = thetas.copy()
     last = out[:, start:].reshape(len(out), w[-1], w[-2])
     last[...] = np.matmul(basis.T, last)
-    return out, np.ascontiguousarray(basis.T @ syx)
+    syx = np.ascontiguousarray(basis.T @ syx)
+    syx.flags.writeable = False  # as Moments' own arrays: one compiled variant, not two
+    return out, syx
 
 
 def _inertia(
@@ -151,7 +154,7 @@ def _inertia(
     rtol,
     floors,
     threads,
-    engine="prange",
+    engine="pool",
     blocks=True,
     decouple=DECOUPLE,
     basis=None,
@@ -163,7 +166,7 @@ def _inertia(
     verified in the output coordinates basis^T y, where their Hessians may split into
     smaller blocks; the results are the same up to round-off.
     """
-    thetas = np.ascontiguousarray(thetas, dtype=np.float64)
+    thetas = np.require(thetas, dtype=np.float64, requirements=["C", "W"])
     P, N = thetas.shape
     w = np.asarray(widths, dtype=np.int64)
     syx = m.syx

@@ -85,7 +85,7 @@ class Moments:
     array([4., 1.])
     """
 
-    __slots__ = ("sxx", "syx", "syy", "_spectrum", "_least_squares", "_scale")
+    __slots__ = ("sxx", "syx", "syy", "_spectrum", "_least_squares", "_scale", "_n_samples")
 
     def __init__(self, sxx, syx, syy):
         sxx = as_matrix(sxx, "sxx")
@@ -105,7 +105,7 @@ class Moments:
         object.__setattr__(self, "sxx", _symmetric(sxx, "sxx"))
         object.__setattr__(self, "syx", syx)
         object.__setattr__(self, "syy", _symmetric(syy, "syy"))
-        for name in ("_spectrum", "_least_squares", "_scale"):  # computed once, on demand
+        for name in ("_spectrum", "_least_squares", "_scale", "_n_samples"):  # on demand
             object.__setattr__(self, name, None)
         for a in (self.sxx, self.syx, self.syy):
             a.flags.writeable = False
@@ -151,7 +151,9 @@ class Moments:
             raise ValueError(f"ridge must be finite and >= 0, got {ridge}; use 0.0 for no ridge")
         n = X.shape[0]
         sxx = X.T @ X / n + ridge * np.eye(X.shape[1])
-        return cls(sxx, Y.T @ X / n, Y.T @ Y / n)
+        m = cls(sxx, Y.T @ X / n, Y.T @ Y / n)
+        object.__setattr__(m, "_n_samples", n)  # for the hint when Sxx is singular
+        return m
 
     @property
     def dx(self) -> int:
@@ -178,11 +180,19 @@ class Moments:
             if d.min() > 1e-7 * d.max():
                 return c
         ev = np.linalg.eigvalsh(self.sxx)
+        n = self._n_samples
+        hint = ""
+        if n is not None and n < self.dx:
+            hint = (
+                f" X has {n} rows (samples) and {self.dx} columns (features), fewer samples "
+                "than features: if your samples are the columns, pass X.T and Y.T (rows must "
+                "be samples)."
+            )
         raise SingularInputError(
             f"Sxx is singular (eigenvalues from {ev.min():.3g} to {ev.max():.3g}), so "
             "Sigma = Syx Sxx^-1 Syx^T is undefined: drop redundant inputs (fewer columns in "
             "X than samples, no collinear columns) or add a ridge, "
-            "Moments.from_data(X, Y, ridge=1e-6)"
+            "Moments.from_data(X, Y, ridge=1e-6)." + hint
         )
 
     def least_squares(self) -> np.ndarray:

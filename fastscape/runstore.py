@@ -159,15 +159,13 @@ class RunStore:
                 ) from None
             # round-trip through JSON so tuples and lists compare alike
             wanted_rt = json.loads(dumps_json(wanted))
-            diff = sorted(
-                k for k in set(found) | set(wanted_rt) if found.get(k) != wanted_rt.get(k)
-            )
+            diff = [k for k in set(found) | set(wanted_rt) if found.get(k) != wanted_rt.get(k)]
             if diff:
                 raise RunDirectoryError(
-                    f"cannot resume in {self.dir}: the existing run differs in "
-                    + ", ".join(diff)
-                    + " (a different spectrum, p, mode, chunking or aggregate options); "
-                    "rerun with the same inputs and options, or use a new output directory"
+                    f"cannot resume in {self.dir}: the run there was made with "
+                    + "; ".join(_differences(diff, found, wanted_rt))
+                    + ". Rerun with the same inputs and options as that run, or use a new "
+                    "output directory"
                 )
         else:
             atomic_write(path, dumps_json(wanted))
@@ -214,3 +212,45 @@ class RunStore:
         path = self.dir / "summary.json"
         atomic_write(path, dumps_json(summary_json))
         return path
+
+
+#: Plain words for the manifest entries a resume compares, in the order they are reported.
+_WORDS = {
+    "format": "another version of fastscape's run format",
+    "spectrum_sha256": "another spectrum (other eigenvalues or data)",
+    "q": "another number of eigenvalues q",
+    "loss_offset": "another kind of loss (a spectrum where this is data, or the reverse)",
+    "p": "another hidden width p",
+    "mode": "another rank mode",
+    "chunk_size": "another chunk size",
+    "hist_edges_sha256": "other loss histogram bins (bins)",
+    "threshold": "another threshold",
+    "n_lowest": "another number of lowest values kept (n_lowest)",
+    "n_highest": "another number of highest values kept (n_highest)",
+}
+#: Entries that follow from others: reported only when what they follow from agrees.
+_FOLLOWS = {
+    "n_chunks": ("chunk_size", "p", "mode", "q", "spectrum_sha256"),
+    "q": ("spectrum_sha256",),
+    "hist_edges_sha256": ("spectrum_sha256", "loss_offset", "p", "mode"),
+}
+
+
+def _differences(keys, found: dict, wanted: dict) -> list[str]:
+    """What differs between a run directory's manifest and a new request, in words."""
+    keys = set(keys)
+    out = []
+    for key in list(_WORDS) + sorted(keys - set(_WORDS)):
+        if key not in keys or any(k in keys for k in _FOLLOWS.get(key, ())):
+            continue
+        words = _WORDS.get(key, f"another {key}")
+        old, new = found.get(key), wanted.get(key)
+        if key.endswith("sha256") or key == "format":
+            out.append(words)
+        else:
+            out.append(f"{words}: {_show(old)} there, {_show(new)} now")
+    return out or ["other options"]
+
+
+def _show(value) -> str:
+    return "none" if value is None else str(value)

@@ -230,8 +230,9 @@ def _fill_row(r, widths, off, mu, A, B, U, V, oa, ob, ou, ov, out):
     row[r] += mu
 
 
-def _hessian(theta, widths, sxx, syx, residual, mu, out):
-    """Fill out (N, N) with the Hessian, one row per iteration (see _fill_row).
+@jit(parallel=True)
+def hessian(theta, widths, sxx, syx, residual, mu, out):
+    """Fill out (N, N) with the Hessian, rows in parallel (prange; see _fill_row).
 
     Each entry is written once; the only allocations are the packed blocks
     (O(H^2 d^2)), never anything N x N.
@@ -243,7 +244,15 @@ def _hessian(theta, widths, sxx, syx, residual, mu, out):
     return out
 
 
-#: The Hessian with rows filled in parallel (prange).
-hessian = jit(parallel=True)(_hessian)
-#: The same Hessian on one thread, for callers that parallelise over points.
-hessian_serial = jit()(_hessian)
+@jit()
+def hessian_serial(theta, widths, sxx, syx, residual, mu, out):
+    """:func:`hessian` on one thread, for callers that parallelise over points.
+
+    A function of its own (not a second build of ``hessian``): one cache entry per
+    function and options.
+    """
+    A, B, U, V, oa, ob, ou, ov = hessian_pack(theta, widths, sxx, syx, residual)
+    off = offsets_of(widths)
+    for r in range(out.shape[0]):
+        _fill_row(r, widths, off, mu, A, B, U, V, oa, ob, ou, ov, out)
+    return out

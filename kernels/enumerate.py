@@ -313,11 +313,11 @@ def _walk(
     hist4 = np.zeros((4, nbins), dtype=np.int64)  # interleaved: no store-load chain
     th = np.empty(m + 2, dtype=np.int64)
     part = np.empty(m + 2, dtype=np.float64)
-    nl = 0
-    nhi = 0
+    nl = np.int64(0)  # not the literal 0: _run would compile a second, literal-typed build
+    nhi = np.int64(0)
     low_worst = np.inf if n_low > 0 else -np.inf  # never triggers when nothing is kept
     high_worst = -np.inf if n_high > 0 else np.inf
-    below = 0
+    below = np.int64(0)
     # find the block a holding rank lo
     a = max(0, m - nh)
     a_max = min(m, h)

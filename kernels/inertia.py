@@ -336,6 +336,6 @@ def inertia_parallel(thetas, nchunks, job):
     come sorted by size, and bigger sets have bigger dense Hessian blocks).
     """
     p = thetas.shape[0]
-    for c in prange(nchunks):
-        inertia_range(thetas, c, p, nchunks, job)
+    for c in prange(nchunks):  # c is unsigned in a prange: cast, or inertia_range compiles twice
+        inertia_range(thetas, np.int64(c), p, nchunks, job)
     return 0

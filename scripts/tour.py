@@ -1,6 +1,6 @@
-"""The fastscape tour: every fact of the seeds, reproduced with fastscape.
+"""The fastscape tour: the classical facts about linear-network landscapes, reproduced.
 
-This file is the source of truth for docs/tour.md (pasted into the README): each
+This file is the source of truth for docs/tour.md (a page of the documentation): each
 section's prose and code live here, the runner executes the code blocks in order in
 one namespace (each block continues the previous ones, like one Python session),
 and ``--write-docs`` rewrites docs/tour.md with the code, its printed output and the
@@ -43,19 +43,21 @@ def _s(key: str, title: str, text: str, code: str) -> Section:
 
 
 INTRO = """\
-## A tour of the landscape
+# A tour of the landscape
 
-Each section below reproduces one fact of the two seed documents (Facts 1-9 of
-the Baldi-Hornik chapter, then the slides on deep linear nets) with fastscape,
-and shows what it prints or draws. The blocks continue each other: paste them in
-order into one Python session started at the repository root, or run them all with
-`python scripts/tour.py` (it needs the `plot` extra, `pip install -e '.[plot]'`).
-The loss is the mean 1/2 |y - W x|^2 (THEORY.md 1); the seeds' critical values
-differ from ours by that constant factor, which changes no critical point and no
-Hessian sign. Index sets S are printed as 0-based positions in the descending
-spectrum, (0, 1) = the top two eigenvalues; the prose and the figures count from 1,
-{1, 2}. `scripts/tour.py` is the source of this text: edit it there and
-regenerate with `python scripts/tour.py --write-docs`."""
+Each section below reproduces one classical fact about the loss landscape of linear
+networks with fastscape and shows what it prints or draws: first the two-layer facts
+of Baldi & Hornik (1989), then the deep-network results of Kawaguchi (2016), Lu &
+Kawaguchi (2017) and Hardt & Ma (2016); [the theory page](theory.md) has the
+mathematics. The blocks continue each other: paste them in order into one Python
+session started at the repository root, or run them all with `python scripts/tour.py`
+(it needs the `plot` extra, `pip install -e '.[plot]'`). The loss is the mean
+1/2 |y - W x|^2 over the samples; papers that write the sum |Y - W X|^2 have critical
+values 2n times ours, which changes no critical point and no Hessian sign. Index sets
+S are printed as 0-based positions in the descending spectrum, (0, 1) = the top two
+eigenvalues; the prose and the figures count from 1, {1, 2}. `scripts/tour.py` is the
+source of this page: edit it there and regenerate with
+`python scripts/tour.py --write-docs`."""
 
 SECTIONS = [
     _s(
@@ -91,8 +93,8 @@ SECTIONS = [
         """,
     ),
     _s(
-        "fact1",
-        "Fact 1: for fixed A the loss is convex in B",
+        "convex_b",
+        "For fixed A the loss is convex in B",
         """
         With A fixed, l(A, B) is a convex quadratic in B, minimised at
         B(A) = (A^T A)^-1 A^T Syx Sxx^-1. There dl/dB = 0, and the B-block of the
@@ -114,8 +116,8 @@ SECTIONS = [
         """,
     ),
     _s(
-        "fact2",
-        "Fact 2: for fixed B the loss is convex in A",
+        "convex_a",
+        "For fixed B the loss is convex in A",
         """
         The mirror image: A(B) = Syx B^T (B Sxx B^T)^-1 solves dl/dA = 0, and the
         A-block of the Hessian is I kron (B Sxx B^T), positive definite for a
@@ -133,18 +135,19 @@ SECTIONS = [
         """,
     ),
     _s(
-        "fact3",
-        "Fact 3: critical points solve both, so W = P_A Syx Sxx^-1",
+        "projection",
+        "Critical points solve both, so W = P_A Syx Sxx^-1",
         """
-        Alternating Facts 1 and 2 from a random start converges to a critical point.
-        There W = AB = P_A Syx Sxx^-1 (P_A the projection onto A's columns) and P_A
-        commutes with Sigma: P_A Sigma = Sigma P_A = P_A Sigma P_A.
+        Alternating the two partial minimisations above from a random start
+        converges to a critical point. There W = AB = P_A Syx Sxx^-1 (P_A the
+        projection onto A's columns) and P_A commutes with Sigma:
+        P_A Sigma = Sigma P_A = P_A Sigma P_A.
         """,
         r"""
         A = rng.standard_normal((dy, p))
         for it in range(300):
-            B = np.linalg.solve(A.T @ A, A.T @ m.least_squares())  # Fact 1
-            A = m.syx @ B.T @ np.linalg.inv(B @ m.sxx @ B.T)  # Fact 2
+            B = np.linalg.solve(A.T @ A, A.T @ m.least_squares())  # the best B for this A
+            A = m.syx @ B.T @ np.linalg.inv(B @ m.sxx @ B.T)  # the best A for this B
         g = fastscape.flatten(fastscape.gradient([B, A], m))
         P_A = A @ np.linalg.solve(A.T @ A, A.T)
         Sigma = m.syx @ m.least_squares().T
@@ -157,13 +160,13 @@ SECTIONS = [
         """,
     ),
     _s(
-        "fact4",
-        "Fact 4: every critical point is A = U_S C, B = C^-1 U_S^T Syx Sxx^-1",
+        "critical_points",
+        "Every critical point is A = U_S C, B = C^-1 U_S^T Syx Sxx^-1",
         """
         `fastscape.critical_points` builds the critical point of every index set S
         (here all |S| = p: Baldi and Hornik's full-rank points), computes its full
         Hessian and compares the measured Morse index and nullity with the closed
-        forms of THEORY.md 3 (in parentheses). Any invertible C gives another
+        forms of the index and nullity laws (in parentheses). Any invertible C gives another
         critical point with the same product W = U_S U_S^T Syx Sxx^-1.
         """,
         r"""
@@ -179,11 +182,11 @@ SECTIONS = [
         """,
     ),
     _s(
-        "fact5",
-        "Fact 5: the critical values, and the global minimum is PCA",
+        "critical_values",
+        "The critical values, and the global minimum is PCA",
         """
         At the critical point of S the loss is 1/2 (tr Syy - sum_{i in S} lambda_i)
-        (the seed's trace(Syy) - sum lambda, halved by our normalisation). The smallest
+        (half the tr Syy - sum lambda of the summed loss). The smallest
         value takes the p largest eigenvalues: the projection onto the top-p
         eigenvectors of Sigma, PCA in the auto-associative case.
         """,
@@ -202,14 +205,14 @@ SECTIONS = [
         """,
     ),
     _s(
-        "fact6",
-        "Fact 6: exponentially many saddle points",
+        "saddle_counts",
+        "Exponentially many saddle points",
         """
         There are C(q, p) full-rank index sets: one global minimum, every other one a
         saddle. On a problem with q = 10 and p = 5, all 252 points are built and their
         Hessians (N = 100) diagonalised; the number of points of each Morse index is
         exactly the coefficient list of the Gaussian binomial [q choose p]_t
-        (THEORY.md 3). The counts grow like 2^q / sqrt(q): the bottleneck p trades
+        (see the theory page). The counts grow like 2^q / sqrt(q): the bottleneck p trades
         saddles for information.
         """,
         r"""
@@ -231,8 +234,8 @@ SECTIONS = [
         """,
     ),
     _s(
-        "fact6b",
-        "Fact 6, at scale: 2.7 million critical points without a Hessian",
+        "saddle_counts_at_scale",
+        "Exponentially many saddles, at scale: 2.7 million critical points without a Hessian",
         """
         The closed forms make the whole landscape of a large problem countable.
         `fastscape.enumerate_landscape` streams every index set of a q = 24, p = 12
@@ -258,8 +261,8 @@ SECTIONS = [
         """,
     ),
     _s(
-        "fact7",
-        "Fact 7: no bad local minima",
+        "no_bad_minima",
+        "No bad local minima",
         """
         Every critical point other than S = {1, ..., p} has a negative Hessian
         eigenvalue, including the rank-deficient ones (|S| < p, ranks="all"), which
@@ -290,14 +293,14 @@ SECTIONS = [
         """,
     ),
     _s(
-        "fact8",
-        "Fact 8: the global minimum is not unique",
+        "minima_family",
+        "The global minimum is not unique",
         """
         The critical value is unique, the minimiser is not: every invertible C gives
         another global minimum A = U_S C, B = C^-1 U_S^T Syx Sxx^-1. The family is
         GL(p), of dimension p^2, and that is exactly the nullity of the Hessian
         there. A slice of the loss through the minimum along its softest curved
-        direction and the GL(p) orbit shows the flat valley, seed 002's river basin;
+        direction and the GL(p) orbit shows the flat valley, a "river basin";
         the same slice at a saddle shows the ridge falling away on both sides.
         """,
         r"""
@@ -326,8 +329,8 @@ SECTIONS = [
         """,
     ),
     _s(
-        "fact9",
-        "Fact 9: the same holds for deep linear networks",
+        "deep",
+        "The same holds for deep linear networks",
         """
         With H = 3 layers (widths 5-3-3-4, bottleneck p = 3) every critical point still
         has W_H ... W_1 = U_S U_S^T Syx Sxx^-1 and loss 1/2 (tr Syy - sum_S lambda).
@@ -356,8 +359,8 @@ SECTIONS = [
         "decay",
         "Weight decay: fewer critical points, and a spurious minimum in depth",
         """
-        Seed 002 asks how weight decay (mu/2)(|A|^2 + |B|^2) changes the landscape
-        (THEORY.md 4, whitened inputs). Directions with singular value sigma_i <= mu
+        How does weight decay (mu/2)(|A|^2 + |B|^2) change the landscape? With
+        whitened inputs it is solved exactly. Directions with singular value sigma_i <= mu
         disappear, so there are fewer critical points; the GL(p) family of minima
         shrinks to the balanced ones, an O(p) orbit: nullity p(p-1)/2 instead of p^2.
         Among the minimisers A C, C^-1 B without decay, the balanced factorisation
@@ -402,7 +405,7 @@ SECTIONS = [
     ),
     _s(
         "nobad",
-        "Slides: deep linear nets have no bad local minima",
+        "Deep linear nets have no bad local minima",
         """
         Lu & Kawaguchi (2017): every local minimum of the deep loss is global. From
         ten random starts, L-BFGS on a four-layer network (widths 5-4-3-4-4) with
@@ -433,7 +436,7 @@ SECTIONS = [
     ),
     _s(
         "badsaddle",
-        "Slides: the bad saddle at 0 for H >= 3",
+        "The bad saddle at 0 for H >= 3",
         """
         Kawaguchi (2016): at W = 0 the gradient vanishes for every depth, but for
         H >= 3 the Hessian vanishes too: no negative eigenvalue reveals that 0 is a
@@ -471,7 +474,7 @@ SECTIONS = [
     ),
     _s(
         "residual",
-        "Slides: the residual reparameterisation",
+        "The residual reparameterisation",
         """
         Hardt & Ma (2016): with square layers and y = R x + noise, write the net as
         (I + W_H) ... (I + W_1). It is the same problem, but the point 0 is no longer
@@ -559,26 +562,13 @@ def markdown(results) -> str:
     """docs/tour.md: intro, then per section its text, code, output and figures."""
     parts = [INTRO, ""]
     for sec, out, figs in results:
-        parts += [f"### {sec.title}", "", sec.text, "", "```python", sec.code, "```", ""]
+        parts += [f"## {sec.title}", "", sec.text, "", "```python", sec.code, "```", ""]
         if out.strip():
             parts += ["```text", out.rstrip("\n"), "```", ""]
         for f in figs:
-            parts += [f"![{Path(f).stem}]({f})", ""]
+            rel = Path(f).relative_to(FIGURES.parent).as_posix()  # the page lives in docs/
+            parts += [f"![{Path(f).stem}]({rel})", ""]
     return "\n".join(parts).rstrip("\n") + "\n"
-
-
-README_BEGIN = "<!-- tour:begin (generated by scripts/tour.py --write-docs) -->"
-README_END = "<!-- tour:end -->"
-
-
-def splice_readme(readme: Path, tour: str) -> None:
-    """Put the tour into README.md between the tour markers (the README shows the tour)."""
-    text = readme.read_text()
-    head, sep1, rest = text.partition(README_BEGIN)
-    _, sep2, tail = rest.partition(README_END)
-    if not (sep1 and sep2):
-        raise SystemExit(f"{readme} lacks the markers {README_BEGIN!r} ... {README_END!r}")
-    readme.write_text(head + README_BEGIN + "\n" + tour + README_END + tail)
 
 
 def main(argv=None) -> int:
@@ -605,9 +595,6 @@ def main(argv=None) -> int:
         text = markdown(results)
         target.write_text(text)
         print(f"wrote {target}")
-        if target == (REPO / "docs" / "tour.md").resolve():
-            splice_readme(REPO / "README.md", text)
-            print(f"wrote the tour into {REPO / 'README.md'}")
     return 0
 
 

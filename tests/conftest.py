@@ -9,6 +9,10 @@ import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+# The "compiling kernels" notice on stderr is tested on its own (test_kernel_cache.py);
+# elsewhere it would make stderr depend on whether the cache was warm.
+os.environ.setdefault("FASTSCAPE_COMPILE_NOTICE", "0")
+
 #: Hypothesis settings for the derivative tests (applied per test, so the global
 #: profile other tests see is untouched). FASTSCAPE_HYPOTHESIS_PROFILE=small (used by
 #: scripts/coverage.sh, where Numba is disabled) keeps the example count low.

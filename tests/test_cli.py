@@ -218,7 +218,8 @@ def test_closed_form_without_histogram_when_the_dp_is_too_large(tmp_path, capsys
          str(tmp_path / "r")],
         capsys,
     )  # fmt: skip
-    assert status == 0 and "no loss histogram" in err and "bins=None" in err
+    assert status == 0 and "histogram is skipped" in err and "DP is too large" in err
+    assert "bins=None" not in err and "grid=" not in err  # no library words in the CLI
     d = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert d["loss_histogram"]["counts"] == [] and d["total"] == sum(d["index_counts"])
     assert "(100 positions)" in text  # long index sets are abbreviated in the report
@@ -231,3 +232,92 @@ def test_data_file_of_the_wrong_type_is_an_error_not_a_traceback(tmp_path, capsy
         ["enumerate", "--data", str(f), "--p", "1", "--out", str(tmp_path / "r")], capsys
     )
     assert status == 1 and "real numbers" in err
+
+
+def test_misspelt_flags_get_a_did_you_mean(capsys):
+    for wrong, right in (("--P", "--p"), ("--outdir", "--out"), ("--all_ranks", "--all-ranks")):
+        argv = ["enumerate", "--random", "5", wrong, "2"]
+        argv += ["--p", "2"] if wrong != "--P" else []
+        argv += ["--out", "x"] if wrong != "--outdir" else []
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2
+        assert f"{wrong}: did you mean {right}?" in capsys.readouterr().err
+
+
+def test_messages_use_the_flags_not_the_library_names(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    assert run(["enumerate", "--random", "9", "--p", "4", "--out", out, "--quiet"], capsys)[0] == 0
+    status, _, err = run(["enumerate", "--random", "9", "--p", "4", "--out", out], capsys)
+    assert status == 1 and "--resume" in err and "resume=True" not in err
+    # a refused resume says in words what differs, with both values
+    status, _, err = run(
+        ["enumerate", "--random", "9", "--p", "3", "--out", out, "--resume", "--all-ranks",
+         "--lowest", "4"],
+        capsys,
+    )  # fmt: skip
+    assert status == 1
+    assert "hidden width p: 4 there, 3 now" in err
+    assert "rank mode: full-rank there, all-ranks now" in err
+    assert "(--lowest): 10 there, 4 now" in err
+    for key in ("hist_edges_sha256", "n_chunks", "n_lowest", "all_ranks"):
+        assert key not in err
+
+
+def test_header_rate_and_reuse_are_reported_plainly(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    status, text, _ = run(["enumerate", "--random", "10", "--p", "5", "--out", out], capsys)
+    header = text.splitlines()[0]
+    assert status == 0 and header.count("q=") == 1 and "seed 0" in header
+    assert "0.0 M sets/s" not in text and "sets/s" in text
+    status, text, err = run(
+        ["enumerate", "--random", "10", "--p", "5", "--out", out, "--resume"], capsys
+    )
+    assert status == 0 and "a finished run, all 1 chunk files reused" in text
+    assert "reusing 252 of 252 index sets" in err
+
+
+def test_progress_lines_without_a_terminal(tmp_path, monkeypatch, capsys):
+    """Piped stderr: plain lines with done/total, rate and time left, and a forecast."""
+    from fastscape import cli
+
+    monkeypatch.setattr(cli._Progress, "EVERY", 0.0)
+    clock = iter(range(0, 10**6, 40))  # 40 s between calls: a run of minutes
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: float(next(clock)))
+    p = cli._Progress(sys.stderr)
+    for done in (0, 100, 200, 300):
+        p(done, 1000)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("fastscape: this run will take about 6 min (at 2.5 sets/s)")
+    assert "200 / 1,000 sets (20.0%), 2.5 sets/s, about 5 min left" in err[2]
+
+
+def test_noise_floor_note(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((400, 9))
+    B = rng.standard_normal((9, 9))
+    B[:, 2:] *= 1e-3  # seven directions of output far below the rest
+    Y = X @ B
+    np.savez(tmp_path / "xy.npz", X=X, Y=Y)
+    status, text, _ = run(
+        ["enumerate", "--data", str(tmp_path / "xy.npz"), "--p", "3", "--out",
+         str(tmp_path / "r")],
+        capsys,
+    )  # fmt: skip
+    assert status == 0 and "note: 7 of the 9 eigenvalues" in text and "noise floor" in text
+    status, text, _ = run(
+        ["enumerate", "--random", "9", "--p", "3", "--out", str(tmp_path / "r2")], capsys
+    )
+    assert status == 0 and "noise floor" not in text
+
+
+def test_plot_without_matplotlib_names_the_extra(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    main(["enumerate", "--random", "6", "--p", "3", "--out", str(tmp_path / "r"), "--quiet"])
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name)
+    )
+    status, _, err = run(["plot", str(tmp_path / "r")], capsys)
+    assert status == 1 and "pip install 'fastscape-dln[plot]'" in err

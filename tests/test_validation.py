@@ -217,6 +217,29 @@ def test_too_large_hessian_without_out(monkeypatch):
     assert fastscape.hessian(WS, M, out=out) is out
 
 
+def test_memory_map_suggested_only_where_the_disk_can_hold_it(monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(fd, "_available_memory", lambda: 1000)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1000, 0, 1000))
+    msg = raises(ValueError, lambda: fastscape.hessian(WS, M), "fastscape.hvp", "would not fit")
+    assert "open_memmap" not in msg
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**12, 0, 10**12))
+    raises(ValueError, lambda: fastscape.hessian(WS, M), "open_memmap", "GiB free")
+
+
+def test_transposed_data_get_a_hint_to_transpose():
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((500, 6)), rng.standard_normal((500, 6))
+    m = fastscape.Moments.from_data(X.T, Y.T)  # samples as columns: 6 samples, 500 features
+    msg = raises(fastscape.SingularInputError, m.spectrum, "X.T and Y.T", "6 rows (samples)")
+    assert "500 columns" in msg
+    ok = fastscape.Moments.from_data(X[:, :3], Y[:, :3], ridge=0.0)  # well posed: no hint
+    assert ok.spectrum().values.size == 3
+
+
 def test_memmap_out(tmp_path):
     expected = fastscape.hessian(WS, M, weight_decay=0.2)
     mm = np.lib.format.open_memmap(tmp_path / "H.npy", mode="w+", dtype=np.float64, shape=(N, N))

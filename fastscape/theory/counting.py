@@ -356,25 +356,47 @@ def loss_histogram(
 ) -> HistogramCounts:
     """Histogram of critical values by dynamic programming over the eigenvalues.
 
-            Each eigenvalue is rounded to a multiple u_i * grid (|lambda_i - u_i grid| <=
-            grid/2) and the DP counts subsets by the integer sum of the u_i: n terms (the
-            set S, or its complement when that is smaller) so every point's placed value
-            differs from its loss by at most n * grid / 4 (the factor 1/2 of the loss times
-            n roundings of grid/2), plus a float slack (q + 4) * 2^-52 * (sum lambda + |offset|)
-            covering rounding in both computations: that total is ``error_bound``. The
-            default grid makes n * grid / 4 one eighth of the narrowest bin. Cost
-            O(q * n * n * max(lambda) / grid) exact integer additions.
+    Each eigenvalue is rounded to a multiple u_i * grid (|lambda_i - u_i grid| <=
+    grid/2) and the DP counts subsets by the integer sum of the u_i: n terms (the
+    set S, or its complement when that is smaller) so every point's placed value
+    differs from its loss by at most n * grid / 4 (the factor 1/2 of the loss times
+    n roundings of grid/2), plus a float slack (q + 4) * 2^-52 * (sum lambda + |offset|)
+    covering rounding in both computations: that total is ``error_bound``. The
+    default grid makes n * grid / 4 one eighth of the narrowest bin. Cost
+    O(q * n * n * max(lambda) / grid) exact integer additions.
 
-            Examples
-            --------
-            >>> import numpy as np
+    Parameters
+    ----------
+    spectrum : array_like
+        The eigenvalues of Sigma: positive, distinct, in descending order.
+    p : int
+        Hidden width.
+    edges : array_like
+        Increasing bin edges (at least two).
+    all_ranks : bool, optional
+        Count every |S| = k <= p, not only k = p.
+    offset : float, optional
+        Added to every loss (0: the excess over the full-rank least-squares loss).
+    grid : float, optional
+        Rounding unit of the eigenvalues (default: from the narrowest bin, see above).
 
-        from .._validate import as_int
-    from .laws import _set
-            >>> from fastscape.theory import loss_histogram
-            >>> h = loss_histogram([4.0, 2.0, 1.0], 1, np.array([0.0, 1.0, 2.0, 3.0]))
-            >>> h.counts, h.underflow, h.overflow
-            ((0, 1, 2), 0, 0)
+    Returns
+    -------
+    HistogramCounts
+        The counts per bin, under- and overflow, and the ``error_bound``.
+
+    Raises
+    ------
+    HistogramTooLargeError
+        When the DP would need too many cells or additions (pass a coarser ``grid``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastscape.theory import loss_histogram
+    >>> h = loss_histogram([4.0, 2.0, 1.0], 1, np.array([0.0, 1.0, 2.0, 3.0]))
+    >>> h.counts, h.underflow, h.overflow
+    ((0, 1, 2), 0, 0)
     """
     lam = _as_spectrum(spectrum)
     q, p = _as_pq(lam.size, p, all_ranks)
