@@ -252,15 +252,10 @@ def whitened_two_layer(dx, p, dy, index_set, seed=0):
     """A whitened two-layer canonical point and its closed-form Hessian spectrum."""
     from fastscape.theory import whitened_hessian_spectrum
 
-    rng = np.random.default_rng(seed)
-    q = min(dx, dy)
-    lam = np.sort(rng.uniform(0.5, 4.0, size=q))[::-1]
-    u, _ = np.linalg.qr(rng.standard_normal((dy, dy)))
-    v, _ = np.linalg.qr(rng.standard_normal((dx, dx)))
-    syx = u[:, :q] @ np.diag(np.sqrt(lam)) @ v[:, :q].T
-    m = fastscape.Moments(np.eye(dx), syx, syx @ syx.T + np.eye(dy))
+    lam = np.random.default_rng(seed).uniform(0.5, 4.0, size=min(dx, dy))
+    m = fastscape.whitened_moments(lam, dx, dy, seed=seed)
     ws = fastscape.canonical_point(m, [dx, p, dy], index_set)
-    spec = whitened_hessian_spectrum(m.spectrum().values[:q], index_set, p, dx, dy)
+    spec = whitened_hessian_spectrum(m.spectrum().values[: lam.size], index_set, p, dx, dy)
     return ws, m, spec
 
 

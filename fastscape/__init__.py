@@ -40,6 +40,7 @@ from .spectra import (
     hessian_trace,
 )
 from .spectra_classify import MatrixFreeClassification
+from .spectra_data import whitened_moments
 from .spectra_lanczos import EigenvalueConvergenceWarning, HessianEigenvalues, hessian_eigenvalues
 from .spectra_ops import HessianOperator
 from .summary import LandscapeSummary
@@ -98,4 +99,5 @@ __all__ = [
     "hessian_frobenius",
     "hessian_trace",
     "MatrixFreeClassification",
+    "whitened_moments",
 ]

@@ -29,19 +29,10 @@ from fastscape.theory import whitened_hessian_spectrum  # noqa: E402
 OUT = Path(__file__).resolve().parent.parent / "docs" / "figures" / "hessian_density_1e6.png"
 
 
-def whitened(dx, p, dy, seed=0):
-    rng = np.random.default_rng(seed)
-    lam = np.sort(rng.uniform(0.5, 4.0, size=min(dx, dy)))[::-1]
-    u, _ = np.linalg.qr(rng.standard_normal((dy, dy)))
-    v, _ = np.linalg.qr(rng.standard_normal((dx, dx)))
-    q = lam.size
-    syx = u[:, :q] @ np.diag(np.sqrt(lam)) @ v[:, :q].T
-    return fastscape.Moments(np.eye(dx), syx, syx @ syx.T + np.eye(dy))
-
-
 def main(argv=None) -> int:
     dx, p, dy = 1000, 500, 1000
-    m = whitened(dx, p, dy)
+    lam = np.random.default_rng(0).uniform(0.5, 4.0, size=min(dx, dy))
+    m = fastscape.whitened_moments(lam, dx, dy, seed=0)
     vals = m.spectrum().values[: min(dx, dy)]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     cases = [("global minimum", list(range(p))), ("strict saddle", list(range(250, 750)))]
