@@ -142,3 +142,12 @@ def test_bad_arguments():
         fastscape.hessian_density(ws, m, probes=0)
     with pytest.raises(ValueError, match="layer must be a 0-based position"):
         fastscape.hessian_block_spectrum(ws, m, 2)
+
+
+def test_whitened_moments():
+    m = fastscape.whitened_moments([3.0, 1.0, 2.0], 4, 3, seed=2)
+    assert np.allclose(m.sxx, np.eye(4)) and np.allclose(m.spectrum().values, [3.0, 2.0, 1.0])
+    with pytest.raises(ValueError, match="1 to min"):
+        fastscape.whitened_moments([1.0, 1.0, 1.0], 2, 5)
+    with pytest.raises(ValueError, match="positive"):
+        fastscape.whitened_moments([1.0, -1.0], 2, 5)
