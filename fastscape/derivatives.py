@@ -8,6 +8,7 @@ from ._validate import as_flag, as_matrix, as_weight_decay, as_weights
 from .kernels import derivatives as _k
 from .kernels import spectra as _ks
 from .moments import Moments, as_moments
+from .spectra_ops import apply_kernel
 
 #: A Hessian larger than this many bytes is refused without ``out`` (see ``hessian``).
 _MAX_AUTO_BYTES_FRACTION = 0.5
@@ -158,7 +159,7 @@ def hvp(
     vt = np.ascontiguousarray(v.reshape(theta.size, -1).T)
     out = np.empty_like(vt)
     ident = bool(np.array_equal(m.sxx, np.eye(m.dx)))
-    _ks.hvp_apply(theta, widths, m.sxx, buf, poff, residual, mu, ident, vt, out)
+    apply_kernel(theta, widths, m.sxx, buf, poff, residual, mu, ident, vt, out)
     return out[0] if v.ndim == 1 else np.ascontiguousarray(out.T)
 
 

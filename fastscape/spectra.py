@@ -349,38 +349,49 @@ class HessianDensity:
         return float(np.sum(np.abs(cdf_diff) * np.diff(pts[order])))
 
 
-def _lanczos_probe(op, v, steps):
-    """Lanczos with full reorthogonalisation from v; returns (alphas, betas) (<= steps).
+def _lanczos_probes(op, v, steps):
+    """Lanczos with full reorthogonalisation from each row of v, in lockstep.
 
-    The three-term recurrence, then one classical Gram-Schmidt pass against the whole
-    basis, and a second pass only when the first removed most of the vector (the
-    criterion of Daniel, Gragg, Kaufman & Stewart 1976): each pass reads the basis twice,
-    which at large N costs as much as a Hessian-vector product.
+    Returns a list of (alphas, betas) per row (each at most ``steps`` long). The rows are
+    independent recurrences; their Hessian-vector products are taken together, one
+    vector per thread. Per step: the three-term recurrence, one classical Gram-Schmidt
+    pass against the probe's whole basis, and a second pass only when the first removed
+    most of the vector (Daniel, Gragg, Kaufman & Stewart 1976): a pass reads the basis
+    twice, which at large N costs about as much as a Hessian-vector product.
     """
-    n = v.size
-    q = np.empty((steps, n))
-    q[0] = v / np.linalg.norm(v)
-    alphas, betas = [], []
+    b, n = v.shape
+    q = np.empty((b, steps, n))
+    q[:, 0] = v / np.linalg.norm(v, axis=1)[:, None]
+    alphas = [[] for _ in range(b)]
+    betas = [[] for _ in range(b)]
+    active = list(range(b))
     for j in range(steps):
-        w = op.apply_rows(q[j : j + 1])[0]
-        a = float(w @ q[j])
-        alphas.append(a)
-        w -= a * q[j]
-        if j:
-            w -= betas[-1] * q[j - 1]
-        before = float(np.linalg.norm(w))
-        w -= (q[: j + 1] @ w) @ q[: j + 1]
-        b = float(np.linalg.norm(w))
-        if b < 0.7 * before:
-            w -= (q[: j + 1] @ w) @ q[: j + 1]
-            b = float(np.linalg.norm(w))
-        if j == steps - 1:
+        ws = op.apply_rows(np.ascontiguousarray(q[active, j]))
+        still = []
+        for w, r in zip(ws, active, strict=True):
+            basis = q[r, : j + 1]
+            a = float(w @ q[r, j])
+            alphas[r].append(a)
+            w -= a * q[r, j]
+            if j:
+                w -= betas[r][-1] * q[r, j - 1]
+            before = float(np.linalg.norm(w))
+            w -= (basis @ w) @ basis
+            beta = float(np.linalg.norm(w))
+            if beta < 0.7 * before:
+                w -= (basis @ w) @ basis
+                beta = float(np.linalg.norm(w))
+            if j == steps - 1:
+                continue
+            if beta <= 1e3 * np.finfo(float).eps * max(np.abs(alphas[r]).max(), 1e-300):
+                continue  # invariant subspace: this probe's quadrature is exact
+            betas[r].append(beta)
+            q[r, j + 1] = w / beta
+            still.append(r)
+        active = still
+        if not active:
             break
-        if b <= 1e3 * np.finfo(float).eps * max(abs(a), max(np.abs(alphas)), 1e-300):
-            break  # invariant subspace: the quadrature is exact
-        betas.append(b)
-        q[j + 1] = w / b
-    return np.array(alphas), np.array(betas)
+    return [(np.array(a), np.array(bt)) for a, bt in zip(alphas, betas, strict=True)]
 
 
 def hessian_density(
@@ -442,13 +453,14 @@ def hessian_density(
     rng = np.random.default_rng(seed)
     nodes = np.zeros((probes, steps_used))
     wts = np.zeros((probes, steps_used))
-    for r in range(probes):
-        v = rng.integers(0, 2, size=n).astype(np.float64) * 2.0 - 1.0
-        a, b = _lanczos_probe(op, v, steps_used)
-        t = np.diag(a) + np.diag(b[: a.size - 1], 1) + np.diag(b[: a.size - 1], -1)
-        theta, y = np.linalg.eigh(t)
-        nodes[r, : a.size] = theta
-        wts[r, : a.size] = y[0] ** 2
-        if a.size < steps_used:
-            nodes[r, a.size :] = theta[-1]
+    # Rademacher probes drawn in order, run two at a time (one per thread)
+    v = rng.integers(0, 2, size=(probes, n)).astype(np.float64) * 2.0 - 1.0
+    for r0 in range(0, probes, 2):
+        for r, (a, b) in enumerate(_lanczos_probes(op, v[r0 : r0 + 2], steps_used), r0):
+            t = np.diag(a) + np.diag(b[: a.size - 1], 1) + np.diag(b[: a.size - 1], -1)
+            theta, y = np.linalg.eigh(t)
+            nodes[r, : a.size] = theta
+            wts[r, : a.size] = y[0] ** 2
+            if a.size < steps_used:
+                nodes[r, a.size :] = theta[-1]
     return HessianDensity(nodes, wts, n, op.matvecs)

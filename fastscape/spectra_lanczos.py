@@ -156,8 +156,8 @@ def hessian_eigenvalues(
     vectors : bool
         Also return the (N, k) unit eigenvector estimates.
     block : int, optional
-        Block size b (default k): eigenvalues of multiplicity up to b come out with
-        their multiplicity.
+        Block size b (default max(k, 2)): eigenvalues of multiplicity up to b come out
+        with their multiplicity; the b products of a block run one per thread.
     basis : int, optional
         Basis size kept in memory (default k + max(2 b, 20), at most N); peak memory is
         about (basis + 2 b) N floats.
@@ -193,7 +193,7 @@ def hessian_eigenvalues(
     seed = as_int(seed, "seed", 0, " (a non-negative integer seed)")
     if not isinstance(vectors, (bool, np.bool_)):
         raise TypeError(f"vectors must be True or False, got {vectors!r}")
-    b = k if block is None else as_int(block, "block", 1, " (the block size)")
+    b = max(k, 2) if block is None else as_int(block, "block", 1, " (the block size)")
     b = min(b, n - 1)
     m_basis = k + max(2 * b, 20) if basis is None else as_int(basis, "basis", 1)
     if m_basis < k + b:

@@ -22,6 +22,7 @@ and ``hvp_apply`` reuses them for any number of vectors.
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from ._jit import jit
 from .linalg import layer_factors, left_products, mm, offsets_of, right_products
@@ -140,16 +141,39 @@ def hvp_primal(theta, widths, sxx, syx, residual):
 
 
 @jit()
-def hvp_apply(theta, widths, sxx, buf, poff, residual, mu, sxx_identity, vt, outt):
-    """Write H v_j into outt[j] for every row v_j of vt (b, N), reusing ``hvp_primal``.
+def _hvp_one(theta, widths, sxx, fs, fts, ls, lts, ds, mu, sxx_identity, vt, outt, j):
+    """H v_j into outt[j] (one vector; the pieces come from ``hvp_primal``)."""
+    H = widths.size - 1
+    off = offsets_of(widths)
+    vs = []
+    for k in range(H):
+        vs.append(vt[j, off[k] : off[k + 1]].copy().reshape((widths[k + 1], widths[k])))
+    # forward tangents dL_(k+1), k = 0..H-1 (dls[k] = dL_k, dls[0] unused)
+    dls = [np.zeros((1, 1)), vs[0]]
+    for k in range(1, H):
+        dls.append(mm(vs[k], ls[k]) + mm(fs[k], dls[k]))
+    # backward tangents dD_k
+    dd = [dls[H].copy() if sxx_identity else mm(dls[H], sxx)]
+    for k in range(H - 2, -1, -1):
+        dd.append(mm(np.ascontiguousarray(vs[k + 1].T), ds[k + 1]) + mm(fts[k + 1], dd[-1]))
+    dd.reverse()
+    row = outt[j]
+    for k in range(H):
+        if k == 0:
+            blk = dd[0]
+        else:
+            blk = mm(dd[k], lts[k]) + mm(ds[k], np.ascontiguousarray(dls[k].T))
+        flat = blk.ravel()
+        o = off[k]
+        for i in range(flat.size):
+            row[o + i] = flat[i] + mu * vt[j, o + i]
 
-    6H - 5 matrix products per vector (see the module docstring), one fewer when
-    ``sxx_identity`` (whitened inputs: dG = dL_H); the factors F_k are re-read from
-    theta (plus I when residual), the rest from the packed buffer.
-    """
+
+@jit()
+def _unpack(theta, widths, buf, poff, residual):
+    """The factors and the packed primal pieces of ``hvp_primal`` as lists of matrices."""
     H = widths.size - 1
     dx = widths[0]
-    off = offsets_of(widths)
     fs = layer_factors(theta, widths, residual)
     fts = []
     ls = []
@@ -162,27 +186,31 @@ def hvp_apply(theta, widths, sxx, buf, poff, residual, mu, sxx_identity, vt, out
         ls.append(buf[poff[H + k] : poff[H + k + 1]].reshape((n, dx)))
         lts.append(buf[poff[2 * H + k] : poff[2 * H + k + 1]].reshape((dx, n)))
         ds.append(buf[poff[3 * H + k] : poff[3 * H + k + 1]].reshape((m, dx)))
+    return fs, fts, ls, lts, ds
+
+
+@jit()
+def hvp_apply(theta, widths, sxx, buf, poff, residual, mu, sxx_identity, vt, outt):
+    """Write H v_j into outt[j] for every row v_j of vt (b, N), reusing ``hvp_primal``.
+
+    6H - 5 matrix products per vector (see the module docstring), one fewer when
+    ``sxx_identity`` (whitened inputs: dG = dL_H); the factors F_k are re-read from
+    theta (plus I when residual), the rest from the packed buffer.
+    """
+    fs, fts, ls, lts, ds = _unpack(theta, widths, buf, poff, residual)
     for j in range(vt.shape[0]):
-        vs = []
-        for k in range(H):
-            vs.append(vt[j, off[k] : off[k + 1]].copy().reshape((widths[k + 1], widths[k])))
-        # forward tangents dL_(k+1), k = 0..H-1 (dls[k] = dL_k, dls[0] unused)
-        dls = [np.zeros((1, 1)), vs[0]]
-        for k in range(1, H):
-            dls.append(mm(vs[k], ls[k]) + mm(fs[k], dls[k]))
-        # backward tangents dD_k
-        dd = [dls[H].copy() if sxx_identity else mm(dls[H], sxx)]
-        for k in range(H - 2, -1, -1):
-            dd.append(mm(np.ascontiguousarray(vs[k + 1].T), ds[k + 1]) + mm(fts[k + 1], dd[-1]))
-        dd.reverse()
-        for k in range(H):
-            if k == 0:
-                blk = dd[0]
-            else:
-                blk = mm(dd[k], lts[k]) + mm(ds[k], np.ascontiguousarray(dls[k].T))
-            flat = blk.ravel()
-            row = outt[j]
-            o = off[k]
-            for i in range(flat.size):
-                row[o + i] = flat[i] + mu * vt[j, o + i]
+        _hvp_one(theta, widths, sxx, fs, fts, ls, lts, ds, mu, sxx_identity, vt, outt, j)
+    return outt
+
+
+@jit(parallel=True)
+def hvp_apply_parallel(theta, widths, sxx, buf, poff, residual, mu, sxx_identity, vt, outt):
+    """``hvp_apply`` with one vector per thread (call with single-threaded BLAS).
+
+    Each row of outt is written by one iteration from the same operations as the
+    serial kernel, so the result does not depend on the thread count.
+    """
+    fs, fts, ls, lts, ds = _unpack(theta, widths, buf, poff, residual)
+    for j in prange(vt.shape[0]):
+        _hvp_one(theta, widths, sxx, fs, fts, ls, lts, ds, mu, sxx_identity, vt, outt, j)
     return outt
