@@ -6,9 +6,8 @@ import numpy as np
 
 from ._validate import as_flag, as_matrix, as_weight_decay, as_weights
 from .kernels import derivatives as _k
-from .kernels import spectra as _ks
 from .moments import Moments, as_moments
-from .spectra_ops import apply_kernel
+from .spectra_ops import apply_kernel, primal_pieces
 
 #: A Hessian larger than this many bytes is refused without ``out`` (see ``hessian``).
 _MAX_AUTO_BYTES_FRACTION = 0.5
@@ -155,7 +154,7 @@ def hvp(
             "vectors as the columns of an (N, b) array)"
         )
     # v-independent partial products once, then 6H - 5 products per vector
-    buf, poff = _ks.hvp_primal(theta, widths, m.sxx, m.syx, residual)
+    buf, poff = primal_pieces(theta, widths, m.sxx, m.syx, residual)
     vt = np.ascontiguousarray(v.reshape(theta.size, -1).T)
     out = np.empty_like(vt)
     ident = bool(np.array_equal(m.sxx, np.eye(m.dx)))

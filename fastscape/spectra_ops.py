@@ -18,7 +18,14 @@ from ._validate import as_flag, as_weight_decay, as_weights
 from .kernels import spectra as _ks
 from .moments import Moments, as_moments
 
-__all__ = ["HessianOperator", "PreparedPoint", "apply_kernel", "check_real", "prepare_point"]
+__all__ = [
+    "HessianOperator",
+    "PreparedPoint",
+    "apply_kernel",
+    "check_real",
+    "prepare_point",
+    "primal_pieces",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,7 +96,7 @@ class HessianOperator:
             pt = prepare_point(weights, moments, residual, weight_decay)
         self.point = pt
         m = pt.moments
-        self._buf, self._poff = _ks.hvp_primal(pt.theta, pt.widths, m.sxx, m.syx, pt.residual)
+        self._buf, self._poff = primal_pieces(pt.theta, pt.widths, m.sxx, m.syx, pt.residual)
         self.shape = (pt.n, pt.n)
         self.dtype = np.dtype(np.float64)
         self.matvecs = 0
@@ -140,12 +147,19 @@ def apply_kernel(theta, widths, sxx, buf, poff, residual, mu, sxx_identity, vt, 
     shared with other work (on a loaded 2-core machine a two-thread 500 x 500 product
     took 2.5x as long as a one-thread one); a block of b >= 2 vectors instead runs one
     vector per Numba thread, each with single-threaded BLAS, so the parallel work is
-    coarse. Every vector is computed by the same operations either way.
+    coarse (splitting one vector's independent product pairs over two threads was
+    slower on the loaded machine). Every vector is computed by the same operations.
     """
     kernel = _ks.hvp_apply_parallel if vt.shape[0] > 1 else _ks.hvp_apply
     with single_threaded_blas():
         kernel(theta, widths, sxx, buf, poff, residual, mu, sxx_identity, vt, out)
     return out
+
+
+def primal_pieces(theta, widths, sxx, syx, residual):
+    """``kernels.spectra.hvp_primal`` with OpenBLAS held at one thread (see apply_kernel)."""
+    with single_threaded_blas():
+        return _ks.hvp_primal(theta, widths, sxx, syx, residual)
 
 
 def check_real(value, name: str, low: float, high: float, hint: str) -> float:
