@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._blas import single_threaded_blas
 from ._validate import as_int
 from .kernels import spectra as _ks
 from .moments import Moments
@@ -456,7 +457,9 @@ def hessian_density(
     # Rademacher probes drawn in order, run two at a time (one per thread)
     v = rng.integers(0, 2, size=(probes, n)).astype(np.float64) * 2.0 - 1.0
     for r0 in range(0, probes, 2):
-        for r, (a, b) in enumerate(_lanczos_probes(op, v[r0 : r0 + 2], steps_used), r0):
+        with single_threaded_blas():  # see spectra_ops.apply_kernel
+            pairs = _lanczos_probes(op, v[r0 : r0 + 2], steps_used)
+        for r, (a, b) in enumerate(pairs, r0):
             t = np.diag(a) + np.diag(b[: a.size - 1], 1) + np.diag(b[: a.size - 1], -1)
             theta, y = np.linalg.eigh(t)
             nodes[r, : a.size] = theta

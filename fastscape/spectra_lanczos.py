@@ -3,7 +3,8 @@
 The method is block Krylov-Schur for a symmetric operator (Stewart 2001; Zhou & Saad
 2008 for the block form): an orthonormal basis Q and a small symmetric T with
 H Q = Q T + Q_next E^T are grown one block of b vectors at a time (every new block
-is orthogonalised twice against the whole basis), T's eigenpairs give Ritz pairs
+is orthogonalised against the whole basis, twice when the first pass removed most of
+it), T's eigenpairs give Ritz pairs
 whose residual norms are |E^T y| exactly, and when the basis is full it is cut back
 to the wanted Ritz vectors, with the couplings of converged ones set to zero
 (locking: they stay in the basis, exact to within the tolerance, and are not
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from ._blas import single_threaded_blas
 from ._validate import as_int
 from .moments import Moments
 from .spectra_ops import HessianOperator, check_real, prepare_point
@@ -156,8 +158,8 @@ def hessian_eigenvalues(
     vectors : bool
         Also return the (N, k) unit eigenvector estimates.
     block : int, optional
-        Block size b (default max(k, 2)): eigenvalues of multiplicity up to b come out
-        with their multiplicity; the b products of a block run one per thread.
+        Block size b (default k): eigenvalues of multiplicity up to b come out with their
+        multiplicity; the b products of a block run one per thread.
     basis : int, optional
         Basis size kept in memory (default k + max(2 b, 20), at most N); peak memory is
         about (basis + 2 b) N floats.
@@ -193,7 +195,7 @@ def hessian_eigenvalues(
     seed = as_int(seed, "seed", 0, " (a non-negative integer seed)")
     if not isinstance(vectors, (bool, np.bool_)):
         raise TypeError(f"vectors must be True or False, got {vectors!r}")
-    b = max(k, 2) if block is None else as_int(block, "block", 1, " (the block size)")
+    b = k if block is None else as_int(block, "block", 1, " (the block size)")
     b = min(b, n - 1)
     m_basis = k + max(2 * b, 20) if basis is None else as_int(basis, "basis", 1)
     if m_basis < k + b:
@@ -201,6 +203,13 @@ def hessian_eigenvalues(
     m_basis = min(m_basis, n)
     budget = 200 * m_basis if max_matvecs is None else as_int(max_matvecs, "max_matvecs", 1)
     op = HessianOperator(pt, pt.moments)
+    # one BLAS thread for the basis products too (see spectra_ops.apply_kernel)
+    with single_threaded_blas():
+        return _lanczos(op, n, k, b, m_basis, budget, which, tol, seed, vectors)
+
+
+def _lanczos(op, n, k, b, m_basis, budget, which, tol, seed, vectors):
+    """The block Krylov-Schur iteration of ``hessian_eigenvalues`` (inputs checked)."""
     rng = np.random.default_rng(seed)
     if n <= m_basis + b:  # tiny: the whole space is the Krylov space
         hmat = op.apply_rows(np.eye(n))
@@ -221,11 +230,13 @@ def hessian_eigenvalues(
         qbuf[j0 : j0 + b] = qn
         j = j0 + b
         q = qbuf[:j]
+        before = np.linalg.norm(w, axis=1)
         c = w @ q.T  # (b, j)
         w -= c @ q
-        c2 = w @ q.T
-        w -= c2 @ q
-        c += c2
+        if np.any(np.linalg.norm(w, axis=1) < 0.7 * before):  # DGKS: a second pass
+            c2 = w @ q.T
+            w -= c2 @ q
+            c += c2
         tn = np.zeros((j, j))
         tn[:j0, :j0] = t
         tn[j0:, :] = c
