@@ -146,6 +146,11 @@ def hvp(
                     f"({widths[i + 1]}, {widths[i]}); v must be shaped like weights"
                 )
         v = np.concatenate([b.ravel() for b in blocks])
+    if np.ndim(v) > 2:
+        raise ValueError(
+            f"v must be 1-D (one vector of length N) or 2-D (N, b) (b vectors as columns), "
+            f"got shape {np.shape(v)}; ravel a single vector with np.ravel(v)"
+        )
     v = as_matrix(v, "v", ndim=2 if np.ndim(v) == 2 else 1)
     if v.shape[0] != theta.size:
         raise ValueError(
