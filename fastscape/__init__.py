@@ -26,6 +26,11 @@ from .deep import (
     predict_kind,
 )
 from .derivatives import HessianTooLargeError, gradient, hessian, hvp, loss, product
+from .dynamics import Trajectory, balanced_start, gradient_descent, sgd
+from .dynamics_checks import DivergenceWarning
+from .dynamics_many import ManyRuns, gradient_descent_many
+from .dynamics_plateaus import Location, Plateau, locate
+from .interop import from_torch, to_torch
 from .landscape import count_landscape, enumerate_landscape, random_spectrum, spectrum_of
 from .moments import Moments, SingularInputError, Spectrum
 from .network import flatten, num_params, random_weights, unflatten, widths_of
@@ -44,11 +49,35 @@ from .spectra_data import whitened_moments
 from .spectra_lanczos import EigenvalueConvergenceWarning, HessianEigenvalues, hessian_eigenvalues
 from .spectra_ops import HessianOperator
 from .summary import LandscapeSummary
+from .topology import (
+    Component,
+    MountainPass,
+    component_of,
+    global_min_components,
+    interpolate,
+    minimum_path,
+    mountain_pass,
+    random_directions,
+    sublevel_components,
+)
+from .topology_neb import NEBResult, neb
 from .warmup import warmup
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DivergenceWarning",
+    "Location",
+    "ManyRuns",
+    "Plateau",
+    "Trajectory",
+    "balanced_start",
+    "gradient_descent",
+    "from_torch",
+    "gradient_descent_many",
+    "locate",
+    "sgd",
+    "to_torch",
     "HardtMaResult",
     "RankPrediction",
     "deep_critical_points",
@@ -87,6 +116,17 @@ __all__ = [
     "unflatten",
     "warmup",
     "widths_of",
+    "Component",
+    "MountainPass",
+    "NEBResult",
+    "component_of",
+    "global_min_components",
+    "interpolate",
+    "minimum_path",
+    "mountain_pass",
+    "neb",
+    "random_directions",
+    "sublevel_components",
     "BlockSpectrum",
     "EigenvalueConvergenceWarning",
     "HessianDensity",

@@ -1,8 +1,8 @@
 """Keep OpenBLAS single-threaded while our own threads call LAPACK.
 
 Batch verification runs one small eigenvalue problem per thread. If OpenBLAS also
-spawns its threads for each call, the two levels fight for the cores: on a busy
-2-core machine a 144 x 144 ``eigvalsh`` went from ~1 ms to 4-40 ms. This context
+spawns its threads for each call, the two levels fight for the cores and a small
+``eigvalsh`` becomes several times slower. This context
 manager (a minimal form of what ``threadpoolctl`` does, which is not a dependency)
 finds the OpenBLAS builds loaded in the process (numpy's and scipy's, which Numba's
 LAPACK calls use) and sets their thread count to 1, restoring it afterwards. It is

@@ -15,8 +15,10 @@ def as_matrix(a, name: str, *, ndim: int = 2) -> np.ndarray:
             f"{name} must be a numeric array, got a string {a!r:.40}; pass numbers, e.g. "
             f"np.asarray({name}, dtype=float) of the right shape"
         )
+    if hasattr(a, "detach") and hasattr(a, "cpu") and hasattr(a, "numpy"):  # torch tensor
+        a = a.detach().cpu().numpy()
     try:
-        arr = np.asarray(a)
+        arr = np.asarray(a)  # also JAX arrays and anything with __array__
     except Exception as exc:  # ragged nested lists and the like
         raise TypeError(
             f"{name} could not be read as a numeric array ({exc}); pass a rectangular "

@@ -29,7 +29,7 @@ input (one of; default --random 28 --seed 0):
 examples:
   fastscape enumerate --random 28 --seed 0 --p 14 --out run
   fastscape enumerate --random 28 --seed 0 --p 14 --out run --resume   # after a crash
-  fastscape enumerate --data xy.npz --p 3 --all-ranks --out run2 --verify hessian
+  fastscape enumerate --data xy.npz --p 3 --ranks all --out run2 --verify hessian
   fastscape enumerate --random 32 --seed 1 --p 16 --out run3 --scheduler tcp://host:8786
 
 exit status: 0 success, 1 failure (message says what to do), 2 bad arguments,
@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         "enumerate",
         help="enumerate every two-layer critical point and aggregate",
         description="Stream every critical point S (|S| = p, or every |S| <= p with "
-        "--all-ranks) of a two-layer linear network and write DIR/summary.json: counts by "
+        "--ranks all) of a two-layer linear network and write DIR/summary.json: counts by "
         "Morse index, loss histogram, lowest/highest critical values, count below a "
         "threshold. Crash-safe: finished chunks are kept; rerun with --resume.",
         epilog=_EPILOG,
@@ -130,7 +130,12 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--random", metavar="Q", type=_positive_int, help="random spectrum size")
     e.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for --random (0)")
     e.add_argument("--p", type=_positive_int, required=True, help="hidden width p")
-    e.add_argument("--all-ranks", action="store_true", help="every |S| = k <= p, not only k = p")
+    e.add_argument(
+        "--ranks",
+        choices=["full", "all"],
+        help="full: |S| = p (default); all: every |S| = k <= p",
+    )
+    e.add_argument("--all-ranks", action="store_true", help="deprecated spelling of --ranks all")
     e.add_argument("--out", required=True, metavar="DIR", help="run directory (new, or --resume)")
     e.add_argument("--resume", action="store_true", help="continue the run in DIR")
     e.add_argument("--threads", type=_positive_int, help="Numba threads (default: all cores)")
@@ -260,18 +265,27 @@ class _Progress:
             self.bar.close()
 
 
-def _enumerate(args) -> int:
-    import fastscape
+def _resolve_ranks(args) -> str:
+    """--ranks, or the deprecated --all-ranks (a note on stderr)."""
+    if args.all_ranks:
+        print("fastscape: --all-ranks is deprecated: use --ranks all", file=sys.stderr)
+        if args.ranks == "full":
+            raise ValueError("--ranks full contradicts --all-ranks: pass --ranks only")
+        return "all"
+    return args.ranks or "full"
 
+
+def _enumerate(args) -> int:
+    """``fastscape enumerate``: the summary (closed form or enumeration), then --verify."""
+    args.ranks = _resolve_ranks(args)
     source, what = _load_source(args)
     if args.verify == "hessian":  # refuse an impossible verification before enumerating
+        from .landscape import spectrum_of
         from .verify import check_size
 
-        lam = fastscape.spectrum_of(source)[0]
-        check_size(lam.size, args.p, args.all_ranks)
-    quiet = args.quiet
+        check_size(spectrum_of(source)[0].size, args.p, args.ranks)
     progress = None
-    if not quiet and not args.closed_form:
+    if not args.quiet and not args.closed_form:
         progress = _Progress(sys.stderr)
     client = None
     try:
@@ -280,66 +294,81 @@ def _enumerate(args) -> int:
 
             client = distributed.connect(args.scheduler)
         if args.closed_form:
-            out = Path(args.out)
-            if out.exists() and any(out.iterdir()) and not args.resume:
-                raise ValueError(f"{out} is not empty: use a new --out or --resume")
-            try:
-                summary = fastscape.count_landscape(
-                    source, args.p, all_ranks=args.all_ranks, bins=args.bins,
-                    n_lowest=args.lowest,
-                )  # fmt: skip
-            except fastscape.theory.HistogramTooLargeError as e:
-                why = str(e).split(";")[0]
-                print(f"fastscape: the loss histogram is skipped ({why}); the counts and the "
-                      "lowest values are exact", file=sys.stderr)  # fmt: skip
-                summary = fastscape.count_landscape(
-                    source, args.p, all_ranks=args.all_ranks, bins=None, n_lowest=args.lowest
-                )
-            summary.save(out)
+            summary = _closed_form_summary(args, source)
         else:
-            if client is None:  # compile first, so the reported rate is the enumeration's own
-                from .landscape import _warmup
-
-                t0 = time.perf_counter()
-                _warmup()
-                args.compile_seconds = time.perf_counter() - t0
-            summary = fastscape.enumerate_landscape(
-                source,
-                args.p,
-                all_ranks=args.all_ranks,
-                bins=args.bins,
-                n_lowest=args.lowest,
-                n_highest=args.highest,
-                threshold=args.threshold,
-                chunk_size=args.chunk_size,
-                threads=args.threads,
-                out=args.out,
-                resume=args.resume,
-                client=client,
-                progress=progress,
-            )
+            summary = _enumerated_summary(args, source, client, progress)
     finally:
         if progress is not None:
             progress.close()
         if client is not None:
             client.close()
-    status = 0
-    if args.verify == "hessian":
-        from .verify import verify_hessian
-
-        report = verify_hessian(source, args.p, all_ranks=args.all_ranks, threads=args.threads)
-        Path(args.out, "verify.json").write_text(json.dumps(report, indent=1) + "\n")
-        if report["disagreements"]:
-            status = 1
-            print(
-                f"fastscape: --verify hessian: {len(report['disagreements'])} of "
-                f"{report['checked']} points disagree with the closed form; see "
-                f"{Path(args.out, 'verify.json')}",
-                file=sys.stderr,
-            )
-    if not quiet:
+    status = _verify_hessian(args, source) if args.verify == "hessian" else 0
+    if not args.quiet:
         _report(summary, what, args, status)
     return status
+
+
+def _closed_form_summary(args, source):
+    """--closed-form: count_landscape, without the histogram when its DP is too large."""
+    from .landscape import count_landscape
+    from .theory import HistogramTooLargeError
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.resume:
+        raise ValueError(f"{out} is not empty: use a new --out or --resume")
+    try:
+        summary = count_landscape(
+            source, args.p, ranks=args.ranks, bins=args.bins, n_lowest=args.lowest
+        )
+    except HistogramTooLargeError as e:
+        why = str(e).split(";")[0]
+        print(f"fastscape: the loss histogram is skipped ({why}); the counts and the "
+              "lowest values are exact", file=sys.stderr)  # fmt: skip
+        summary = count_landscape(source, args.p, ranks=args.ranks, bins=None, n_lowest=args.lowest)
+    summary.save(out)
+    return summary
+
+
+def _enumerated_summary(args, source, client, progress):
+    """The streaming enumeration, compiled first so that the reported rate is its own."""
+    from .landscape import enumerate_landscape, warmup_enumeration
+
+    if client is None:
+        t0 = time.perf_counter()
+        warmup_enumeration()
+        args.compile_seconds = time.perf_counter() - t0
+    return enumerate_landscape(
+        source,
+        args.p,
+        ranks=args.ranks,
+        bins=args.bins,
+        n_lowest=args.lowest,
+        n_highest=args.highest,
+        threshold=args.threshold,
+        chunk_size=args.chunk_size,
+        threads=args.threads,
+        out=args.out,
+        resume=args.resume,
+        client=client,
+        progress=progress,
+    )
+
+
+def _verify_hessian(args, source) -> int:
+    """--verify hessian: every point's Hessian against the closed form; DIR/verify.json."""
+    from .verify import verify_hessian
+
+    report = verify_hessian(source, args.p, ranks=args.ranks, threads=args.threads)
+    path = Path(args.out, "verify.json")
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    if not report["disagreements"]:
+        return 0
+    print(
+        f"fastscape: --verify hessian: {len(report['disagreements'])} of "
+        f"{report['checked']} points disagree with the closed form; see {path}",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _count(n: int) -> str:
@@ -357,7 +386,8 @@ def _set_text(index_set) -> str:
 
 def _report(s, what, args, status) -> None:
     t = s.timing
-    print(f"fastscape enumerate: {what}, q={s.q}, p={s.p}, {s.mode}, {s.method}")
+    ranks = "all-ranks" if s.ranks == "all" else "full-rank"
+    print(f"fastscape enumerate: {what}, q={s.q}, p={s.p}, {ranks}, {s.method}")
     if s.method == "enumeration":
         rate = t.get("sets_per_second")
         reused = t.get("chunks_reused", 0)
@@ -383,7 +413,7 @@ def _report(s, what, args, status) -> None:
     print("  points by Morse index (0..): " + ", ".join(_count(c) for c in s.index_counts[:8])
           + (", ..." if len(s.index_counts) > 8 else ""))  # fmt: skip
     for v in s.lowest[:5]:
-        print(f"  loss {v.loss:#.6g}  index {v.index}  S = {_set_text(v.index_set)}")
+        print(f"  loss {v.loss:#.6g}  index {v.morse_index}  S = {_set_text(v.index_set)}")
     if s.count_below is not None:
         print(f"  {s.count_below:,} points below loss {s.threshold}")
     if args.verify == "hessian":
@@ -418,7 +448,9 @@ def _noise_floor_note(spectrum) -> str | None:
 #: Library argument spellings in error messages, and the command-line flags they mean.
 _CLI_WORDS = [
     (r"\bresume=True\b", "--resume"),
-    (r"\ball_ranks(=True)?", "--all-ranks"),
+    (r"\branks='all'", "--ranks all"),
+    (r"\branks='full'", "--ranks full"),
+    (r"\ball_ranks(=True)?", "--ranks all"),
     (r"\bn_lowest\b", "--lowest"),
     (r"\bn_highest\b", "--highest"),
     (r"\bchunk_size\b", "--chunk-size"),

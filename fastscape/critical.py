@@ -1,4 +1,4 @@
-"""Critical points: construct (two layers, THEORY.md 3-4), verify by the Hessian, classify.
+"""Critical points: construct (two layers; docs/theory.md), verify by the Hessian, classify.
 
 Verification and the tolerances it uses live in ``fastscape.inertia``; the set of
 results in ``fastscape.pointset``.
@@ -10,17 +10,23 @@ it) and |lambda_i - lambda_j| <= 1e-6 scale counts as a tie.
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
+from collections.abc import Iterable
 
 import numpy as np
 
 from . import theory as _th
+from ._gauge import random_invertible
+from ._indexsets import check_set, padded, select_index_sets
+from ._spectral import TiedEigenvaluesWarning, data_levels, warn_ties
+from ._tolerance import TIE_RTOL
+from ._types import ArrayLike, IndexSet, Ranks, Seed, Widths
 from ._validate import as_flag, as_matrix, as_weight_decay, as_widths
+from .deep import deep_critical_points
 from .inertia import Classification, Tolerances, classify, global_min_loss
 from .moments import RANK_RTOL, Moments, as_moments
-from .pointset import CriticalPointSet, _build
+from .pointset import CriticalPointSet, PointBatch, Predictions, build_point_set
 
 __all__ = [
     "CriticalPointSet",
@@ -34,54 +40,11 @@ __all__ = [
     "verify_index_sets",
 ]
 
-TIE_RTOL = 1e-6
 
-
-class TiedEigenvaluesWarning(UserWarning):
-    """Sigma (or Syx) has tied eigenvalues: critical points come in continua, nullity grows.
-
-    Examples
-    --------
-    >>> import warnings, numpy as np, fastscape
-    >>> m = fastscape.Moments(np.eye(2), np.eye(2), np.eye(2) * 2)
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     cps = fastscape.critical_points(m, [2, 1, 2])
-    >>> caught[0].category.__name__, cps.nullity.tolist()
-    ('TiedEigenvaluesWarning', [0, 2, 2])
-    """
-
-
-def _data_levels(m: Moments):
-    """(values, q, tie_tol): Sigma's spectrum, its numerical rank and the tie tolerance."""
-    return np.asarray(m.spectrum().values), m.rank(), TIE_RTOL * m.scale
-
-
-def _warn_ties(vals, tie_tol, what):
-    groups = []
-    for i in range(len(vals) - 1):
-        if vals[i] - vals[i + 1] <= tie_tol:
-            groups.append(f"positions {i} and {i + 1} ({vals[i]:.6g} ~ {vals[i + 1]:.6g})")
-    if groups:
-        warnings.warn(
-            f"tied {what} at " + ", ".join(groups) + ": each tie adds zero Hessian "
-            "eigenvalues (nullity law with ties(S)) and the critical points of tied index "
-            "sets form continua; the canonical eigenvectors are one arbitrary basis",
-            TiedEigenvaluesWarning,
-            stacklevel=3,
-        )
-
-
-def _random_gauge(rng, p, orthogonal):
-    q1, _ = np.linalg.qr(rng.standard_normal((p, p)))
-    if orthogonal:
-        return q1
-    q2, _ = np.linalg.qr(rng.standard_normal((p, p)))
-    return (q1 * np.exp(rng.uniform(-0.5, 0.5, p))) @ q2
-
-
-def canonical_point(moments: Moments, widths, index_set, *, C=None) -> list[np.ndarray]:
-    """The critical point of index set S (THEORY.md 3): [B, A] with A = [U_S, 0] C and
+def canonical_point(
+    moments: Moments, widths: Widths, index_set: IndexSet, *, C: ArrayLike | None = None
+) -> list[np.ndarray]:
+    """The critical point of index set S (Baldi and Hornik 1989): [B, A], A = [U_S, 0] C and
     B = C^-1 [U_S^T Syx Sxx^-1; 0].
 
     ``index_set`` holds 0-based positions in Sigma's spectrum (descending); C is an
@@ -98,8 +61,8 @@ def canonical_point(moments: Moments, widths, index_set, *, C=None) -> list[np.n
     """
     m = as_moments(moments)
     dx, p, dy = _two_layer_widths(widths, m)
-    vals, q, _ = _data_levels(m)
-    s = _check_set(index_set, q, p)
+    vals, q, _ = data_levels(m)
+    s = check_set(index_set, q, p)
     u = m.spectrum().vectors[:, list(s)]
     a = np.zeros((dy, p))
     b = np.zeros((p, dx))
@@ -125,57 +88,8 @@ def _two_layer_widths(widths, m):
     return w
 
 
-def _check_set(s, q, p):
-    try:
-        t = tuple(sorted(int(i) for i in s))
-    except TypeError:
-        raise TypeError(f"an index set must be a sequence of integers, got {s!r}") from None
-    if len(set(t)) != len(t) or (t and (t[0] < 0 or t[-1] >= q)) or len(t) > p:
-        raise ValueError(
-            f"index set {t} must hold at most p = {p} distinct 0-based positions in "
-            f"0..{q - 1} into the q = {q} positive eigenvalues of Sigma "
-            "(Moments.spectrum().values, descending)"
-        )
-    return t
-
-
-def _enumerate(ranks, q, p):
-    top = min(p, q)
-    if isinstance(ranks, str) and ranks == "all":
-        ks = range(top + 1)
-    elif isinstance(ranks, str) and ranks == "full":
-        ks = [top]
-    elif isinstance(ranks, (int, np.integer)) and not isinstance(ranks, bool):
-        if not 0 <= ranks <= top:
-            raise ValueError(f"ranks = {ranks} must be in 0..min(p, q) = {top}")
-        ks = [int(ranks)]
-    else:
-        raise ValueError(f"ranks must be 'all', 'full' or an int, got {ranks!r}")
-    return [s for k in ks for s in itertools.combinations(range(q), k)]
-
-
-def _index_sets(ranks, index_sets, q, p):
-    """The sets to build: all of the given ranks, or the given ones, checked."""
-    if index_sets is None:
-        return _enumerate(ranks, q, p)
-    sets = [_check_set(s, q, p) for s in index_sets]
-    if not sets:
-        raise ValueError("index_sets is empty: give at least one, or None for all of them")
-    return sets
-
-
-def _padded(sets, p):
-    """Index sets as a (len(sets), p) int array, -1 after each set's last position."""
-    out = np.full((len(sets), p), -1, dtype=np.int64)
-    sizes = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-    for k in np.unique(sizes[sizes > 0]):
-        rows = np.flatnonzero(sizes == k)
-        out[rows, :k] = np.array([sets[r] for r in rows], dtype=np.int64)
-    return out
-
-
 def _predict(vals, idx, p, dx, dy, tie_tol, tr_syy):
-    """Vectorised closed forms (THEORY.md 3) for index sets padded by ``_padded``."""
+    """Vectorised closed forms (docs/theory.md) for index sets padded by ``padded``."""
     q = len(vals)
     M = np.zeros((len(idx), q + 1))  # column q collects the -1 padding
     M[np.arange(len(idx))[:, None], idx] = 1.0
@@ -186,7 +100,7 @@ def _predict(vals, idx, p, dx, dy, tie_tol, tr_syy):
     inv = np.sum(((1 - M) @ gt) * M, axis=1).round().astype(np.int64)
     ti = np.sum(((1 - M) @ tie) * M, axis=1).round().astype(np.int64)
     k = M.sum(axis=1).round().astype(np.int64)
-    index = inv + (q - k) * (p - k)
+    index = _th.morse_index_law(inv, q - k, p, k)
     null = k * k + (p - k) * (dx + dy) - 2 * (q - k) * (p - k) + ti
     loss = 0.5 * (tr_syy - M @ v)
     return loss, index, null
@@ -194,27 +108,28 @@ def _predict(vals, idx, p, dx, dy, tie_tol, tr_syy):
 
 def critical_points(
     moments: Moments,
-    widths,
+    widths: Widths,
     *,
-    ranks="all",
-    weight_decay=0.0,
-    verify=True,
-    tol=None,
-    threads=None,
-    gauge="identity",
-    seed=None,
-    index_sets=None,
+    ranks: Ranks = "all",
+    weight_decay: float = 0.0,
+    verify: bool = True,
+    tol: float | None = None,
+    threads: int | None = None,
+    gauge: str = "identity",
+    seed: Seed = None,
+    index_sets: Iterable[IndexSet] | None = None,
 ) -> CriticalPointSet:
     """Every critical point of a two-layer linear network, built, verified and classified.
 
     For each index set S of positions 0..q-1 of Sigma's spectrum (descending; q is its
-    numerical rank) with |S| <= p the canonical point of THEORY.md 3 is built, its full
+    numerical rank) with |S| <= p the canonical point (Baldi and Hornik 1989) is built, its full
     Hessian spectrum computed (in parallel across points, see ``verify_index_sets``)
     and compared with the closed forms: loss 1/2 (tr Syy - sum_S lambda), index
     inv(S) + (q-k)(p-k), nullity k^2 + (p-k)(dx+dy) - 2(q-k)(p-k) + ties(S).
 
     With ``weight_decay = mu > 0`` (needs Sxx = I, else ValueError) the points are
-    those of THEORY.md 4: S among {i: sigma_i > mu}, soft-thresholded singular values.
+    those of docs/theory.md (weight decay): S among {i: sigma_i > mu}, soft-thresholded
+    singular values.
 
     Parameters
     ----------
@@ -232,7 +147,7 @@ def critical_points(
         Threads for the Hessian verification (default: Numba's current setting).
     gauge : "identity" or "random"
         C = I, or a seeded random invertible C per point (orthogonal Q with weight
-        decay): Fact 8, the GL(p) (O(p)) family.
+        decay): the points of one index set form a GL(p) orbit, O(p) with weight decay.
     seed : int, optional
         Seed for ``gauge="random"``.
     index_sets : sequence of sequences, optional
@@ -258,20 +173,19 @@ def critical_points(
     ((0, 1), 0, 4, ())
     """
     w = as_widths(widths)
-    opts = dict(
-        ranks=ranks,
-        weight_decay=weight_decay,
-        verify=verify,
-        tol=tol,
-        threads=threads,
-        gauge=gauge,
-        seed=seed,
-        index_sets=index_sets,
-    )
     if len(w) > 3:
-        from .deep import deep_critical_points
-
-        return deep_critical_points(moments, widths, **opts)
+        return deep_critical_points(
+            moments,
+            widths,
+            ranks=ranks,
+            weight_decay=weight_decay,
+            verify=verify,
+            tol=tol,
+            threads=threads,
+            gauge=gauge,
+            seed=seed,
+            index_sets=index_sets,
+        )
     m = as_moments(moments)
     dx, p, dy = _two_layer_widths(w, m)
     mu = as_weight_decay(weight_decay)
@@ -283,26 +197,31 @@ def critical_points(
         return _weight_decay_points(
             m, dx, p, dy, mu, ranks, verify, tol, threads, gauge, rng, index_sets
         )
-    vals, q, tie_tol = _data_levels(m)
-    _warn_ties(vals[:q], tie_tol, "eigenvalues of Sigma")
-    sets = _index_sets(ranks, index_sets, q, p)
+    vals, q, tie_tol = data_levels(m)
+    warn_ties(vals[:q], tie_tol, "eigenvalues of Sigma")
+    sets = select_index_sets(ranks, index_sets, q, p)
     vecs = m.spectrum().vectors
     # unit j of the point of S uses eigenvector S[j]: A = U_S, B = U_S^T Syx Sxx^-1;
     # a zero column appended to U (index -1) fills the unused units
     padded_u = np.concatenate([vecs, np.zeros((dy, 1))], axis=1)
-    idx = _padded(sets, p)
+    idx = padded(sets, p)
     a = np.moveaxis(padded_u[:, idx], 0, 1)  # (n, dy, p)
     b = (padded_u.T @ m.least_squares())[idx]  # (n, p, dx)
     if gauge == "random":
         for r in range(len(sets)):
-            c = _random_gauge(rng, p, orthogonal=False)
+            c = random_invertible(rng, p, orthogonal=False)
             a[r], b[r] = a[r] @ c, np.linalg.solve(c, b[r])
     thetas = np.concatenate([b.reshape(len(sets), -1), a.reshape(len(sets), -1)], axis=1)
     loss, index, null = _predict(vals[:q], idx, p, dx, dy, tie_tol, m.trace_syy)
     gmin = _th.global_min_loss_two_layer(vals[:q], min(w), m.trace_syy)
     rep = "canonical" if gauge == "identity" else "random_gauge"
-    return _build(
-        thetas, w, m, False, 0.0, sets, loss, index, null, rep, tol, threads, verify, gmin, vecs
+    return build_point_set(
+        PointBatch(thetas, w, m, sets, basis=vecs),
+        Predictions(loss, index, null, rep),
+        verify=verify,
+        tol=tol,
+        threads=threads,
+        global_min_loss=gmin,
     )
 
 
@@ -310,14 +229,14 @@ def _weight_decay_points(m, dx, p, dy, mu, ranks, verify, tol, threads, gauge, r
     if not _th.is_whitened(m.sxx):
         raise ValueError(
             "critical_points with weight_decay > 0 needs whitened inputs (Sxx = I): only then "
-            "are the critical points known in closed form (THEORY.md 4). Whiten X first "
+            "are the critical points known in closed form (docs/theory.md). Whiten X first "
             "(X @ Sxx^-1/2), or classify your own points with fastscape.classify, which works "
             "for any Sxx"
         )
     sv = np.linalg.svd(m.syx, compute_uv=False)
     scale = max(float(sv[0]) if sv.size else 0.0, math.sqrt(np.linalg.norm(m.syy, 2)))
     tie_tol = TIE_RTOL * scale
-    _warn_ties(sv[sv > RANK_RTOL * scale], tie_tol, "singular values of Syx")
+    warn_ties(sv[sv > RANK_RTOL * scale], tie_tol, "singular values of Syx")
     near = np.abs(sv - mu) <= tie_tol
     if np.any(near):
         warnings.warn(
@@ -327,10 +246,10 @@ def _weight_decay_points(m, dx, p, dy, mu, ranks, verify, tol, threads, gauge, r
             stacklevel=2,
         )
     q_mu = int(np.sum(sv > mu + tie_tol))
-    sets = _index_sets(ranks, index_sets, q_mu, p)
+    sets = select_index_sets(ranks, index_sets, q_mu, p)
     rows, pl, pi, pn = [], [], [], []
     for s in sets:
-        qm = _random_gauge(rng, p, orthogonal=True) if gauge == "random" else None
+        qm = random_invertible(rng, p, orthogonal=True) if gauge == "random" else None
         b, a = _th.weight_decay_critical_point(m, p, s, mu, Q=qm)
         rows.append(np.concatenate([b.ravel(), a.ravel()]))
         pl.append(_th.weight_decay_loss(sv, s, mu, m.trace_syy))
@@ -340,13 +259,24 @@ def _weight_decay_points(m, dx, p, dy, mu, ranks, verify, tol, threads, gauge, r
     gmin = _th.weight_decay_global_min_loss(sv, p, mu, m.trace_syy)
     rep = "canonical" if gauge == "identity" else "random_gauge"
     basis = m.spectrum().vectors  # Syx's left singular vectors (Sxx = I)
-    return _build(
-        thetas, (dx, p, dy), m, False, mu, sets, pl, pi, pn, rep, tol, threads, verify, gmin, basis
+    return build_point_set(
+        PointBatch(thetas, (dx, p, dy), m, sets, weight_decay=mu, basis=basis),
+        Predictions(pl, pi, pn, rep),
+        verify=verify,
+        tol=tol,
+        threads=threads,
+        global_min_loss=gmin,
     )
 
 
 def verify_index_sets(
-    moments: Moments, widths, index_sets, *, weight_decay=0.0, tol=None, threads=None
+    moments: Moments,
+    widths: Widths,
+    index_sets: Iterable[IndexSet],
+    *,
+    weight_decay: float = 0.0,
+    tol: float | None = None,
+    threads: int | None = None,
 ) -> CriticalPointSet:
     """Build and Hessian-verify the canonical points of the given index sets only.
 

@@ -1,6 +1,6 @@
 """Deep linear networks (H >= 3): critical points of any depth and the rank rule.
 
-Two representatives per index set S (THEORY.md 5), |S| = r <= p = min width:
+Two representatives per index set S (docs/theory.md), |S| = r <= p = min width:
 
 - "tight": W_1 = [U_S^T Syx Sxx^-1; 0], middle layers [I_r 0; 0 0], W_H = [U_S, 0]: every
   partial product W_j ... W_i has rank r;
@@ -31,14 +31,22 @@ by ``fastscape.deep_sweep``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_weight_decay, as_weights, as_widths
-from .inertia import _grad_scale, _loss_tol, _rtol
+from . import theory as _th
+from ._gauge import random_layer_gauge
+from ._indexsets import check_set, select_index_sets
+from ._spectral import positive_spectrum, warn_ties
+from ._tolerance import gradient_scale, loss_tolerance, relative_tol
+from ._types import IndexSet, Ranks, Seed, Weights, Widths
+from ._validate import as_flag, as_weight_decay, as_weights, as_widths
 from .moments import Moments, as_moments
+from .pointset import CriticalPointSet
 
 __all__ = [
     "RankPrediction",
@@ -51,16 +59,9 @@ __all__ = [
 REPRESENTATIVES = ("tight", "loose")
 
 
-def _positive_spectrum(m: Moments):
-    """Sigma's q positive eigenvalues, their vectors and the tie tolerance, with the
-    zero and tie thresholds of ``fastscape.critical``."""
-    from .critical import _data_levels
-
-    vals, q, tie = _data_levels(m)
-    return vals[:q], m.spectrum().vectors[:, :q], tie
-
-
-def deep_point(moments: Moments, widths, index_set, *, representative: str = "tight"):
+def deep_point(
+    moments: Moments, widths: Widths, index_set: IndexSet, *, representative: str = "tight"
+) -> list[np.ndarray]:
     """The tight or loose critical point of index set S for widths (d_0, ..., d_H).
 
     Parameters
@@ -96,10 +97,8 @@ def deep_point(moments: Moments, widths, index_set, *, representative: str = "ti
         raise ValueError(f"widths must start with dx = {m.dx} and end with dy = {m.dy}, got {w}")
     if representative not in REPRESENTATIVES:
         raise ValueError(f"representative must be 'tight' or 'loose', got {representative!r}")
-    vals, vecs, _ = _positive_spectrum(m)
-    from . import critical as _cr
-
-    s = _cr._check_set(index_set, vals.size, vals.size)
+    vals, vecs, _ = positive_spectrum(m)
+    s = check_set(index_set, vals.size, vals.size)
     r, depth = len(s), len(w) - 1
     if r > min(w):
         raise ValueError(f"|index_set| = {r} exceeds the bottleneck width p = {min(w)}")
@@ -124,7 +123,7 @@ def _rank(a: np.ndarray, threshold: float) -> int:
     return int(np.sum(np.linalg.svd(a, compute_uv=False) > threshold))
 
 
-def partial_product_ranks(weights, *, tol: float | None = None) -> np.ndarray:
+def partial_product_ranks(weights: Weights, *, tol: float | None = None) -> np.ndarray:
     """Ranks of every partial product: ``out[i, j] = rank(W_j...W_(i+1))`` for i <= j.
 
     Entry [i, i] is the width d_i (the identity); entries below the diagonal are -1.
@@ -142,7 +141,7 @@ def partial_product_ranks(weights, *, tol: float | None = None) -> np.ndarray:
            [-1, -1, -1,  1]])
     """
     ws = as_weights(weights)
-    rtol = _rtol(tol)
+    rtol = relative_tol(tol)
     return _rank_table(ws, rtol)
 
 
@@ -197,7 +196,8 @@ def _recover_set(m: Moments, product: np.ndarray, vals, vecs, tie: float):
     if vals.size == 0:
         return ()
     d = np.einsum("ai,ab,bi->i", vecs, product @ m.syx.T, vecs) / vals
-    s, start = [], 0
+    s: list[int] = []
+    start = 0
     while start < vals.size:
         stop = start + 1
         while stop < vals.size and vals[start] - vals[stop] <= tie:
@@ -208,7 +208,7 @@ def _recover_set(m: Moments, product: np.ndarray, vals, vecs, tie: float):
     return tuple(s)
 
 
-def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> RankPrediction:
+def predict_kind(weights: Weights, moments: Moments, *, tol: float | None = None) -> RankPrediction:
     """Classify a point of a linear network by the rank rule, without the Hessian.
 
     Costs O(H^2) small matrix products and SVDs (never an N x N matrix), so it works for
@@ -257,37 +257,20 @@ def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> Rank
     """
     m = as_moments(moments)
     ws = as_weights(weights)
-    rtol = _rtol(tol)
+    rtol = relative_tol(tol)
     if ws[0].shape[1] != m.dx or ws[-1].shape[0] != m.dy:
         raise ValueError(
             f"weights map {ws[0].shape[1]} inputs to {ws[-1].shape[0]} outputs but the data "
             f"have dx = {m.dx}, dy = {m.dy}"
         )
-    depth = len(ws)
-    widths = [m.dx] + [x.shape[0] for x in ws]
-    vals, vecs, tie = _positive_spectrum(m)
-    q, p = vals.size, min(widths)
-    r_max = min(p, q)
+    vals, vecs, tie = positive_spectrum(m)
+    q, p = vals.size, min([m.dx] + [x.shape[0] for x in ws])
     table = _rank_table(ws, rtol)
-    # left[k] = W_k ... W_1 (left[0] = I), right[k] = W_H ... W_(k+1) (right[H] = I)
-    left = [np.eye(m.dx)]
-    for x in ws:
-        left.append(x @ left[-1])
-    right = [np.eye(m.dy)]
-    for x in ws[::-1]:
-        right.append(right[-1] @ x)
-    right.reverse()
+    left, right = _partial_products(ws, m)
     product = left[-1]
-    resid = product @ m.sxx - m.syx
-    gmin = 0.5 * (m.trace_syy - float(np.sum(vals[:r_max])))
-    # gradient dl/dW_k = R_k^T G L_k^T, with the size bound used by fastscape.classify
-    fro = np.array([[math.sqrt(float(np.vdot(x, x)))] for x in ws])
-    g_scale = float(_grad_scale(fro, m)[0][0])
-    grad_sq = 0.0
-    for k in range(1, depth + 1):
-        g = right[k].T @ resid @ left[k - 1].T
-        grad_sq += float(np.vdot(g, g))
-    grad_norm = math.sqrt(grad_sq)
+    resid = product @ m.sxx - m.syx  # G
+    gmin = 0.5 * (m.trace_syy - float(np.sum(vals[: min(p, q)])))
+    grad_norm, g_scale = _gradient_norm(ws, m, left, right, resid)
     s = _recover_set(m, product, vals, vecs, tie)
     r = len(s)
     loss = 0.5 * (m.trace_syy - float(np.sum(vals[list(s)])))
@@ -297,12 +280,48 @@ def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> Rank
 
     if grad_norm > rtol * g_scale:
         return result("not_critical")
-    # "at the global value" with the loss tolerance of fastscape.classify
-    if abs(loss - gmin) <= _loss_tol(rtol, m, loss, gmin):
+    # rule 1: "at the global value" with the loss tolerance of fastscape.classify
+    if abs(loss - gmin) <= loss_tolerance(rtol, m, loss, gmin):
         return result("global_min")
+    # rule 2: S is not a top set
     outside = np.setdiff1d(np.arange(q), s)
     if r and outside.size and vals[outside].max() > vals[list(s)].min() + tie:
         return result("strict_saddle")
+    # rule 3: slack and reach
+    witness = _slack_and_reach(table, left, right, resid, rtol)
+    return result("non_strict_saddle" if witness is None else "strict_saddle", witness)
+
+
+def _partial_products(ws: list[np.ndarray], m: Moments) -> tuple[list, list]:
+    """left[k] = W_k ... W_1 (left[0] = I) and right[k] = W_H ... W_(k+1) (right[H] = I)."""
+    left = [np.eye(m.dx)]
+    for x in ws:
+        left.append(x @ left[-1])
+    right = [np.eye(m.dy)]
+    for x in ws[::-1]:
+        right.append(right[-1] @ x)
+    right.reverse()
+    return left, right
+
+
+def _gradient_norm(ws, m: Moments, left, right, resid) -> tuple[float, float]:
+    """(|grad|, g_scale): dl/dW_k = R_k^T G L_k^T, and the size bound of ``classify``."""
+    fro = np.array([[math.sqrt(float(np.vdot(x, x)))] for x in ws])
+    g_scale = float(gradient_scale(fro, m)[0][0])
+    grad_sq = 0.0
+    for k in range(1, len(ws) + 1):
+        g = right[k].T @ resid @ left[k - 1].T
+        grad_sq += float(np.vdot(g, g))
+    return math.sqrt(grad_sq), g_scale
+
+
+def _slack_and_reach(table, left, right, resid, rtol: float) -> tuple[int, int] | None:
+    """The first layers k < l (1-based) with slack and reach (rule 3), or None.
+
+    Slack: rank(W_(l-1)...W_(k+1)) > min(rank(W_H...W_(k+1)), rank(W_(l-1)...W_1));
+    reach: |R_l^T G L_k^T| above ``rtol`` times the bound |R_l| |G| |L_k|.
+    """
+    depth = len(left) - 1
     g_norm = math.sqrt(float(np.vdot(resid, resid)))
     for k in range(1, depth + 1):
         gl = resid @ left[k - 1].T  # G L_k^T
@@ -313,24 +332,24 @@ def predict_kind(weights, moments: Moments, *, tol: float | None = None) -> Rank
             reach = right[l].T @ gl  # R_l^T G L_k^T
             bound = rtol * g_norm * l_norm * math.sqrt(float(np.vdot(right[l], right[l])))
             if math.sqrt(float(np.vdot(reach, reach))) > bound:
-                return result("strict_saddle", (k, l))
-    return result("non_strict_saddle")
+                return (k, l)
+    return None
 
 
 def deep_critical_points(
     moments: Moments,
-    widths,
+    widths: Widths,
     *,
-    ranks="all",
-    representatives=REPRESENTATIVES,
+    ranks: Ranks = "all",
+    representatives: str | Iterable[str] = REPRESENTATIVES,
     weight_decay: float = 0.0,
     verify: bool = True,
     tol: float | None = None,
     threads: int | None = None,
     gauge: str = "identity",
-    seed=None,
-    index_sets=None,
-):
+    seed: Seed = None,
+    index_sets: Iterable[IndexSet] | None = None,
+) -> CriticalPointSet:
     """Tight and loose critical points of every index set, for depth H >= 3.
 
     For every index set S (0-based positions into Sigma's q positive eigenvalues) with
@@ -395,12 +414,6 @@ def deep_critical_points(
     >>> cps.disagreements
     ()
     """
-    import dataclasses
-
-    from . import critical as _cr
-    from . import theory as _th
-    from ._validate import as_flag
-
     m = as_moments(moments)
     w = as_widths(widths, min_len=4)
     if w[0] != m.dx or w[-1] != m.dy:
@@ -418,72 +431,73 @@ def deep_critical_points(
     if gauge not in ("identity", "random"):
         raise ValueError(f"gauge must be 'identity' or 'random', got {gauge!r}")
     rng = np.random.default_rng(seed)
-    vals, _, tie = _positive_spectrum(m)
-    q, p = vals.size, min(w)
-    _cr._warn_ties(vals, tie, "eigenvalues of Sigma")
-    sets = _cr._index_sets(ranks, index_sets, q, p)
-    rows, points, preds = [], [], []
-    for s in sets:
-        for rep in reps:
-            if rep == "loose" and len(s) >= p:
-                continue
-            ws = deep_point(m, w, s, representative=rep)
-            if gauge == "random":
-                ws = _random_gauge(ws, rng)
-            rows.append((tuple(s), rep))
-            points.append(ws)
-            preds.append(predict_kind(ws, m, tol=tol))
+    vals, _, tie = positive_spectrum(m)
+    warn_ties(vals, tie, "eigenvalues of Sigma")
+    sets = select_index_sets(ranks, index_sets, vals.size, min(w))
+    rows, points = _representatives(m, w, sets, reps, rng if gauge == "random" else None)
     if not points:
         raise ValueError(f"no index sets to enumerate for ranks={ranks!r}")
-    p_loss = [x.loss for x in preds]
-    # observed index law (not proved here; checked on every tight and loose point of
-    # H = 3, 4 with widths <= 4): inv(S) + (q - k)(rank(W_(H-1)...W_2) - k), the two-layer
-    # law with the middle product's rank (k tight, min hidden width loose) in place of p
-    middle = min(w[1:-1])
-    p_index = [
-        _th.inversions(vals, s, tie_tol=tie)
-        + (q - len(s)) * ((middle if rep == "loose" else len(s)) - len(s))
-        for s, rep in rows
-    ]
-    cps = _cr.CriticalPointSet.from_points(
+    preds = [predict_kind(ws, m, tol=tol) for ws in points]
+    cps = CriticalPointSet.from_points(
         points,
         m,
         index_sets=[r[0] for r in rows],
-        predicted_loss=p_loss,
-        predicted_index=p_index,
+        predicted_loss=[x.loss for x in preds],
+        predicted_index=_observed_index_law(vals, tie, w, rows),
         representative=[r[1] for r in rows],
         verify=verify,
         tol=tol,
         threads=threads,
     )
+    return _with_rank_rule(cps, rows, preds, verify)
+
+
+def _representatives(m, w, sets, reps, rng) -> tuple[list, list]:
+    """([(S, representative)], [weights]) for every set and representative that exists.
+
+    With a Generator ``rng`` each point is moved along its symmetry orbit (random gauge).
+    """
+    p = min(w)
+    rows, points = [], []
+    for s in sets:
+        for rep in reps:
+            if rep == "loose" and len(s) >= p:
+                continue
+            ws = deep_point(m, w, s, representative=rep)
+            if rng is not None:
+                ws = random_layer_gauge(ws, rng)
+            rows.append((tuple(s), rep))
+            points.append(ws)
+    return rows, points
+
+
+def _observed_index_law(vals, tie: float, w, rows) -> list[int]:
+    """The observed index law of depth H >= 3 (not proved here; checked on every tight
+    and loose point of H = 3, 4 with widths <= 4): inv(S) + (q - k)(m - k), the
+    two-layer law with the middle product's rank m = rank(W_(H-1)...W_2) (k tight,
+    the smallest hidden width loose) in place of p."""
+    middle = min(w[1:-1])
+    return [
+        _th.morse_index_law(
+            _th.inversions(vals, s, tie_tol=tie),
+            vals.size - len(s),
+            middle if rep == "loose" else len(s),
+            len(s),
+        )
+        for s, rep in rows
+    ]
+
+
+def _with_rank_rule(cps: CriticalPointSet, rows, preds, verify: bool) -> CriticalPointSet:
+    """Verified: the rank rule's disagreements with the Hessian join the others.
+    Unverified: the kinds are the rank rule's (equal to the index-based ones)."""
+    if not verify:
+        return dataclasses.replace(cps, kind=np.array([x.kind for x in preds], dtype=object))
     dis = list(cps.disagreements)
-    if verify:
-        for i, x in enumerate(preds):
-            if x.kind != cps.kind[i]:
-                dis.append(
-                    f"S={rows[i][0]} ({rows[i][1]}): Hessian says {cps.kind[i]}, "
-                    f"rank rule says {x.kind}"
-                )
-    if not verify:  # kinds from the rank rule (equal to the index-based ones)
-        cps = dataclasses.replace(cps, kind=np.array([x.kind for x in preds], dtype=object))
+    for i, x in enumerate(preds):
+        if x.kind != cps.kind[i]:
+            dis.append(
+                f"S={rows[i][0]} ({rows[i][1]}): Hessian says {cps.kind[i]}, "
+                f"rank rule says {x.kind}"
+            )
     return dataclasses.replace(cps, disagreements=tuple(dis))
-
-
-def _random_gauge(ws, rng) -> list:
-    """W_k -> G_k W_k G_(k-1)^-1, random G_k = Q_1 D Q_2 (singular values in [1/2, 2])."""
-    gs = [None]
-    for x in ws[:-1]:
-        d = x.shape[0]
-        q1 = np.linalg.qr(rng.standard_normal((d, d)))[0]
-        q2 = np.linalg.qr(rng.standard_normal((d, d)))[0]
-        gs.append(q1 @ np.diag(np.exp(rng.uniform(-0.7, 0.7, d))) @ q2)  # condition <= 4
-    gs.append(None)
-    out = []
-    for k, x in enumerate(ws):
-        a = np.array(x, dtype=float)
-        if gs[k] is not None:
-            a = a @ np.linalg.inv(gs[k])
-        if gs[k + 1] is not None:
-            a = gs[k + 1] @ a
-        out.append(a)
-    return out

@@ -15,11 +15,15 @@ Families of critical points, for every width tuple and every index set S:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
 
-from .deep import _positive_spectrum, _random_gauge, deep_point, predict_kind
+from ._gauge import random_layer_gauge
+from ._spectral import positive_spectrum
+from ._types import Seed, Weights, Widths
+from .deep import deep_point, predict_kind
 from .moments import Moments
 
 __all__ = ["SweepResult", "random_factors", "rank_rule_sweep", "sweep_moments", "zero_pad"]
@@ -37,7 +41,7 @@ class SweepResult(NamedTuple):
     disagreements: list
 
 
-def sweep_moments(dx: int, dy: int, seed) -> Moments:
+def sweep_moments(dx: int, dy: int, seed: Seed) -> Moments:
     """Generic data: 3 (dx + dy) samples, distinct eigenvalues, Sxx not white.
 
     Examples
@@ -53,7 +57,7 @@ def sweep_moments(dx: int, dy: int, seed) -> Moments:
     return Moments.from_data(X, Y)
 
 
-def random_factors(weights, rng) -> list:
+def random_factors(weights: Weights, rng: np.random.Generator) -> list[np.ndarray]:
     """W_k -> G_k W_k G_(k-1)^-1 with random well-conditioned G_k on the hidden layers.
 
     Examples
@@ -65,10 +69,10 @@ def random_factors(weights, rng) -> list:
     >>> bool(np.allclose(fastscape.product(moved), fastscape.product(ws)))
     True
     """
-    return _random_gauge(weights, rng)
+    return random_layer_gauge([np.asarray(w, dtype=float) for w in weights], rng)
 
 
-def zero_pad(weights, widths) -> list:
+def zero_pad(weights: Weights, widths: Widths) -> list[np.ndarray]:
     """Embed a point of smaller hidden widths into ``widths`` by padding with zeros.
 
     Examples
@@ -79,7 +83,8 @@ def zero_pad(weights, widths) -> list:
     [(3, 2), (2, 3)]
     """
     out = []
-    for k, w in enumerate(weights):
+    for k, x in enumerate(weights):
+        w = np.asarray(x, dtype=float)
         z = np.zeros((widths[k + 1], widths[k]))
         z[: w.shape[0], : w.shape[1]] = w
         out.append(z)
@@ -104,7 +109,7 @@ def _random_rank(rows: int, cols: int, rng) -> np.ndarray:
 def _mixed(m: Moments, widths, s, rng, tries: int = 12):
     from . import derivatives as _d
 
-    _, vecs, _ = _positive_spectrum(m)
+    _, vecs, _ = positive_spectrum(m)
     r, depth = len(s), len(widths) - 1
     us = vecs[:, list(s)]
     b = us.T @ m.least_squares()
@@ -161,10 +166,10 @@ def _points(m, widths, s, families, rng):
 
 
 def rank_rule_sweep(
-    depths=(3, 4),
+    depths: Iterable[int] = (3, 4),
     max_width: int = 4,
     *,
-    families=FAMILIES,
+    families: Iterable[str] = FAMILIES,
     square_io: bool = False,
     seed: int = 0,
     threads: int | None = None,
@@ -187,14 +192,17 @@ def rank_rule_sweep(
     from .critical import CriticalPointSet
 
     rng = np.random.default_rng(seed)
-    counts, fams, bad, total = {}, {}, [], 0
+    counts: dict[tuple[str, str], int] = {}
+    fams: dict[str, int] = {}
+    bad: list[tuple] = []
+    total = 0
     for depth in depths:
         for widths in itertools.product(range(1, max_width + 1), repeat=depth + 1):
             if square_io and widths[0] != widths[-1]:
                 continue
             m = sweep_moments(widths[0], widths[-1], (seed, *widths))
-            q = _positive_spectrum(m)[0].size
-            rows = []
+            q = positive_spectrum(m)[0].size
+            rows: list[tuple] = []
             for k in range(min(min(widths), q) + 1):
                 for s in itertools.combinations(range(q), k):
                     rows.extend((fam, s, ws) for fam, ws in _points(m, widths, s, families, rng))

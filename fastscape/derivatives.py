@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._types import ArrayLike, Weights
 from ._validate import as_flag, as_matrix, as_weight_decay, as_weights
 from .kernels import derivatives as _k
 from .moments import Moments, as_moments
@@ -51,7 +52,7 @@ def _prepare(weights, moments, residual, weight_decay):
     return theta, widths, moments, residual, mu
 
 
-def product(weights, *, residual: bool = False) -> np.ndarray:
+def product(weights: Weights, *, residual: bool = False) -> np.ndarray:
     """The end-to-end map W_H ... W_1 (or (I + W_H) ... (I + W_1)), shape (dy, dx).
 
     Examples
@@ -69,10 +70,12 @@ def product(weights, *, residual: bool = False) -> np.ndarray:
     return _k.product(np.concatenate([w.ravel() for w in ws]), widths, residual)
 
 
-def loss(weights, moments: Moments, *, residual: bool = False, weight_decay: float = 0.0) -> float:
+def loss(
+    weights: Weights, moments: Moments, *, residual: bool = False, weight_decay: float = 0.0
+) -> float:
     """The loss 1/2 tr Syy - tr(W Syx^T) + 1/2 tr(W Sxx W^T) + weight_decay/2 sum |W_k|_F^2.
 
-    This is the mean over samples of 1/2 |y - W x|^2 (THEORY.md 1).
+    This is the mean over samples of 1/2 |y - W x|^2 (docs/theory.md).
 
     Examples
     --------
@@ -89,7 +92,7 @@ def loss(weights, moments: Moments, *, residual: bool = False, weight_decay: flo
 
 
 def gradient(
-    weights, moments: Moments, *, residual: bool = False, weight_decay: float = 0.0
+    weights: Weights, moments: Moments, *, residual: bool = False, weight_decay: float = 0.0
 ) -> list[np.ndarray]:
     """dl/dW_k = R_k^T (W Sxx - Syx) L_k^T + weight_decay W_k for every layer.
 
@@ -112,7 +115,12 @@ def gradient(
 
 
 def hvp(
-    weights, moments: Moments, v, *, residual: bool = False, weight_decay: float = 0.0
+    weights: Weights,
+    moments: Moments,
+    v: ArrayLike,
+    *,
+    residual: bool = False,
+    weight_decay: float = 0.0,
 ) -> np.ndarray:
     """The Hessian-vector product H v, shape (N,), without forming the Hessian.
 
@@ -167,7 +175,7 @@ def hvp(
     return out[0] if v.ndim == 1 else np.ascontiguousarray(out.T)
 
 
-def _available_memory() -> int:
+def available_memory() -> int:
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -230,14 +238,14 @@ def _check_out(out, n: int) -> np.ndarray:
 
 
 def hessian(
-    weights,
+    weights: Weights,
     moments: Moments,
     *,
     residual: bool = False,
     weight_decay: float = 0.0,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The full (N, N) float64 Hessian over all weights, in THEORY.md's parameter order.
+    """The full (N, N) float64 Hessian over all weights, in docs/theory.md's parameter order.
 
     Assembled straight from the block formula by one parallel pass over rows: each
     entry is written once, and no N x N temporary is made.
@@ -274,7 +282,7 @@ def hessian(
     n = theta.size
     if out is None:
         need = 8 * n * n
-        avail = _available_memory()
+        avail = available_memory()
         if need > _MAX_AUTO_BYTES_FRACTION * avail:
             raise HessianTooLargeError(_too_large_message(n, need, avail))
         out = np.empty((n, n))

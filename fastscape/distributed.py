@@ -91,7 +91,8 @@ def _task(plan: Plan, chunks, threads_by_worker: dict, threads: int | None):
             threads = threads_by_worker.get(get_worker().address, 1)
         except ValueError:  # not inside a worker (a local test of the function)
             threads = 1
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    limit = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    numba.set_num_threads(max(1, min(int(threads), limit)))
     return compute_chunks(plan, chunks)
 
 

@@ -7,15 +7,18 @@ Used by :mod:`fastscape.landscape` (local Numba threads) and by
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
+from ._indexsets import resolve_ranks
 from .kernels import enumerate as ke
 from .summary import LandscapeSummary
 from .theory import counting
 from .theory.counting import CriticalValue
+from .theory.laws import morse_index_distinct
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,16 +36,22 @@ class Plan:
     n_lowest: int
     n_highest: int
     h: int = 0
-    tsum: np.ndarray = None  # low_tables: sums and position sums of every T_L
-    tpos: np.ndarray = None
-    thist: np.ndarray = None
-    tord: np.ndarray = None  # each a-block of tsum by ascending sum (stable)
+    tsum: np.ndarray | None = None  # low_tables: sums and position sums of every T_L
+    tpos: np.ndarray | None = None
+    thist: np.ndarray | None = None
+    tord: np.ndarray | None = None  # each a-block of tsum by ascending sum (stable)
 
     @classmethod
     def build(
-        cls, lam, q, p, all_ranks, offset, edges, uniform, threshold, n_lowest, n_highest
+        cls, lam, q, p, ranks, offset, edges, uniform, threshold, n_lowest, n_highest
     ) -> Plan:
-        """A plan with the split h = theory.split(q) and its tables of low subsets."""
+        """A plan with the split h = theory.split(q) and its tables of low subsets.
+
+        ``ranks`` is "full" or "all" (a bool, the former ``all_ranks``, is deprecated).
+        """
+        if isinstance(ranks, (bool, np.bool_)):
+            ranks = resolve_ranks("full", bool(ranks))
+        all_ranks = resolve_ranks(ranks) == "all"
         h = counting.split(q)
         tsum = np.empty(2**h)
         tpos = np.empty(2**h, dtype=np.int64)
@@ -71,6 +80,11 @@ class Plan:
             thist,
             tord,
         )
+
+    @property
+    def ranks(self) -> str:
+        """ "all" (every |S| <= p) or "full" (|S| = p)."""
+        return "all" if self.all_ranks else "full"
 
     @property
     def ks(self) -> list[int]:
@@ -107,7 +121,9 @@ def compute_chunks(
     nth = numba.get_num_threads()
     total = sum(int(hi) - int(lo) for _, lo, hi in chunks)
     target = max(int(min_piece), -(-total // (PIECES_PER_THREAD * nth)))
-    pieces, first = [], []  # pieces: (share, chunk, k, lo, hi), chunk-major
+    # pieces: (share, chunk, k, lo, hi), chunk-major
+    pieces: list[tuple[int, int, int, int, int]] = []
+    first: list[int] = []
     for i, (k, lo, hi) in enumerate(chunks):
         size = int(hi) - int(lo)
         first.append(len(pieces))
@@ -175,30 +191,15 @@ def _kernel(plan: Plan, ks, los, his) -> dict:
         high_r=np.full((n, plan.n_highest), -1, dtype=np.int64),
     )
     ke.enumerate_chunks(
-        plan.lam,
-        plan.q,
-        plan.p,
-        plan.h,
-        plan.all_ranks,
+        ke.Problem(
+            plan.lam, plan.q, plan.p, plan.h, plan.all_ranks, plan.offset, _binomials(plan.q)
+        ),
+        ke.LowTables(plan.tsum, plan.tpos, plan.thist, plan.tord),
+        ke.Bins(plan.edges, plan.uniform, plan.threshold),
         ks,
         los,
         his,
-        plan.offset,
-        _binomials(plan.q),
-        plan.tsum,
-        plan.tpos,
-        plan.thist,
-        plan.tord,
-        plan.edges,
-        plan.uniform,
-        plan.threshold,
-        out["counts"],
-        out["hist"],
-        out["below"],
-        out["low_v"],
-        out["low_r"],
-        out["high_v"],
-        out["high_r"],
+        ke.ChunkOutputs(**out),
     )
     return out
 
@@ -212,16 +213,18 @@ def _binomials(q: int) -> np.ndarray:
     return _BINOM_CACHE[q]
 
 
-def _chunk_plan(q, ks, chunk_size) -> list[tuple[int, int, int]]:
-    out = []
+def chunk_plan(q: int, ks: Iterable[int], chunk_size: int) -> list[tuple[int, int, int]]:
+    """Chunks (k, lo, hi) of at most ``chunk_size`` consecutive ranks, for every size k."""
+    out: list[tuple[int, int, int]] = []
     for k in ks:
         size = math.comb(q, k)
         out.extend((k, lo, min(lo + chunk_size, size)) for lo in range(0, size, chunk_size))
     return out
 
 
-def _total(q, p, all_ranks) -> int:
-    if all_ranks:
+def total_points(q: int, p: int, ranks: str) -> int:
+    """Number of index sets: C(q, p) for ranks "full", sum_k<=p C(q, k) for "all"."""
+    if resolve_ranks(ranks) == "all":
         return sum(math.comb(q, k) for k in range(min(p, q) + 1))
     return math.comb(q, p)
 
@@ -261,21 +264,21 @@ class Merger:
         self.low = sorted(self.low)[:n_low]
         self.high = sorted(self.high)[:n_high]
 
-    def summary(self, kind, manifest, timing) -> LandscapeSummary:
+    def summary(self, loss_kind, manifest, timing) -> LandscapeSummary:
         pl = self.plan
-        total = _total(pl.q, pl.p, pl.all_ranks)
+        total = total_points(pl.q, pl.p, pl.ranks)
 
         def cv(v, k, r):
             s = counting.unrank_set(pl.q, k, r)
-            return CriticalValue(v, s, counting._index_of(pl.q, pl.p, s, pl.all_ranks), k)
+            return CriticalValue(v, s, morse_index_distinct(pl.q, pl.p, s), k)
 
         counts = [int(c) for c in self.counts]
         return LandscapeSummary(
             q=pl.q,
             p=pl.p,
-            mode=manifest["mode"],
+            ranks=pl.ranks,
             method="enumeration",
-            loss_kind=kind,
+            loss_kind=loss_kind,
             loss_offset=pl.offset,
             total=total,
             counted=self.counted,

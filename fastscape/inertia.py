@@ -1,4 +1,4 @@
-"""Verify points by their full Hessians, in parallel, and classify them (THEORY.md 5).
+"""Verify points by their full Hessians, in parallel, and classify them (docs/theory.md).
 
 Many points of one network are checked in one call. The points are cut into
 interleaved chunks (c, c + n, c + 2n, ...), and each chunk runs the nogil kernel
@@ -12,9 +12,9 @@ engine.
 
 Two engines run the chunks: a thread pool calling ``inertia_range`` (the default) and a
 Numba prange loop (``kernels.inertia.inertia_parallel``, chunks handed out
-dynamically). Both scale alike on two cores (an earlier measurement on 2,510 points of
-[12, 6, 12]: prange 1.89x-1.98x over one thread, the pool 1.83x-1.94x), but the prange
-loop costs about 10 s more to compile on first use, so the pool is the default.
+dynamically). Both scale alike with the thread count (figures on the documentation's
+benchmark page), but the prange loop takes much longer to compile on first use, so the
+pool is the default.
 Numba's workqueue threading layer (used where neither OpenMP nor TBB is available)
 must not be entered by two threads at once, so a call made while another thread is
 inside the prange engine uses the pool instead.
@@ -37,11 +37,10 @@ it) and |lambda_i - lambda_j| <= 1e-6 scale counts as a tie.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numba
 import numpy as np
@@ -50,17 +49,21 @@ import scipy.optimize
 from . import classify_methods as _routes
 from . import theory as _th
 from ._blas import single_threaded_blas
+from ._tolerance import RTOL, gradient_scale, loss_tolerance, relative_tol
+from ._types import Weights, Widths
 from ._validate import as_flag, as_int, as_weight_decay, as_weights, as_widths
-from .derivatives import HessianTooLargeError, _available_memory
+from .derivatives import HessianTooLargeError, available_memory
 from .kernels import derivatives as _kd
 from .kernels import inertia as _ki
 from .moments import Moments, as_moments
-from .warmup import _EXTRA_WARMUPS as _warmup_registry
+from .warmup import register_warmup
+
+if TYPE_CHECKING:  # the matrix-free route sits above this module (classify_methods)
+    from .spectra_classify import MatrixFreeClassification
 
 __all__ = ["Classification", "Tolerances", "classify", "global_min_loss"]
 
 _log = logging.getLogger("fastscape")
-RTOL = math.sqrt(np.finfo(float).eps)
 #: Hessian entries below DECOUPLE * rtol * |H|_F / N may be dropped to split the
 #: Hessian into blocks, only when Weyl's inequality certifies the inertia unchanged.
 DECOUPLE = 1e-3
@@ -179,11 +182,11 @@ def _inertia(
     gn = np.empty(P)
     extremes = np.empty((P, 2))
     inertia = np.empty((P, 2), dtype=np.int64)
-    args = (w, m.sxx, syx, m.trace_syy, residual, float(mu), bool(blocks), float(decouple))
-    args = args + (float(rtol), floors, losses, gn, extremes, inertia)
+    args: tuple = (w, m.sxx, syx, m.trace_syy, residual, float(mu), bool(blocks))
+    args = args + (float(decouple), float(rtol), floors, losses, gn, extremes, inertia)
     nthreads = _check_threads(threads)
     per_thread = 2 * 8 * N * N  # the Hessian and its block gather
-    budget = 0.5 * _available_memory()
+    budget = 0.5 * available_memory()
     if per_thread > budget:
         raise HessianTooLargeError(
             f"verifying a point needs the dense Hessian of N = {N} parameters, about "
@@ -192,7 +195,7 @@ def _inertia(
         )
     nthreads = max(1, min(nthreads, int(budget // per_thread)))
     with single_threaded_blas():
-        _run(thetas, P, args, nthreads, engine)
+        _run_chunks(thetas, P, args, nthreads, engine)
     bad = np.flatnonzero(~np.isfinite(extremes[:, 0]))
     if bad.size:
         raise ValueError(
@@ -206,14 +209,15 @@ def _inertia(
 _PRANGE = threading.Lock()
 
 
-def _run(thetas, P, args, nthreads, engine):
+def _run_chunks(thetas, P, args, nthreads, engine):
     nchunks = min(P, 32 * nthreads)
     if nthreads == 1 or P == 1:
         _ki.inertia_range(thetas, 0, P, 1, args)
     elif engine == "prange" and _PRANGE.acquire(blocking=False):
         old = numba.get_num_threads()
         try:
-            numba.set_num_threads(min(nthreads, numba.config.NUMBA_NUM_THREADS))
+            limit = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+            numba.set_num_threads(min(nthreads, limit))
             with numba.parallel_chunksize(1):  # chunks handed out as threads come free
                 _ki.inertia_parallel(thetas, nchunks, args)
         finally:
@@ -228,50 +232,57 @@ def _run(thetas, P, args, nthreads, engine):
                 f.result()
 
 
-def _rtol(tol) -> float:
-    """The relative tolerance: sqrt(eps) by default, else ``tol`` checked to lie in (0, 1)."""
-    if tol is None:
-        return RTOL
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)):
-        raise TypeError(f"tol must be a real number in (0, 1) or None, got {tol!r}")
-    rtol = float(tol)
-    if not (np.isfinite(rtol) and 0 < rtol < 1):
-        raise ValueError(f"tol must be a relative tolerance in (0, 1), got {tol!r}")
-    return rtol
+@dataclass(frozen=True, eq=False)
+class Assessment:
+    """What :func:`assess` measured, one entry per point (arrays), and the global value.
+
+    ``kind`` holds the point kinds; ``grad_tol``, ``eigenvalue_tol`` and ``loss_tol``
+    the absolute tolerances used; ``global_min_loss`` the value the losses were
+    compared with (lowered to the batch's lowest loss when it was not exact).
+    """
+
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    min_eigenvalue: np.ndarray
+    morse_index: np.ndarray
+    nullity: np.ndarray
+    kind: np.ndarray
+    grad_tol: np.ndarray
+    eigenvalue_tol: np.ndarray
+    loss_tol: np.ndarray
+    global_min_loss: float
 
 
-def _loss_tol(rtol, m, losses, gmin):
-    """|l - l_min| <= this means "at the global value" (see the module docstring)."""
-    return rtol * np.maximum(np.maximum(m.trace_syy, np.abs(losses)), abs(gmin))
+def assess(
+    thetas: np.ndarray,
+    widths,
+    m: Moments,
+    *,
+    residual: bool,
+    weight_decay: float,
+    global_min: float,
+    exact: bool,
+    tol: float | None,
+    threads: int | None,
+    basis: np.ndarray | None = None,
+) -> Assessment:
+    """Verify and classify every row of ``thetas`` (flat points of one network).
 
-
-def _assess(thetas, widths, m, residual, mu, gmin, exact, tol, threads, basis=None):
-    """Columns (loss, grad_norm, min_eig, index, nullity, kind, g/e/l tolerances) and gmin.
-
-    When the global value is not exact (a numerical minimum, an upper bound) and a
+    When the global value is not ``exact`` (a numerical minimum, an upper bound) and a
     point is lower, the lowest loss of the batch is used instead (and returned).
     """
-    rtol = _rtol(tol)
+    rtol = relative_tol(tol)
     widths = np.asarray(widths, dtype=np.int64)
+    mu = weight_decay
     with np.errstate(over="ignore", invalid="ignore"):  # overflow: _inertia says so
-        return _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, basis)
-
-
-def _grad_scale(fn, m):
-    """(g_scale without weight decay, prod_j |F_j|, max_k prod_(j != k) |F_j|) per column.
-
-    ``fn`` is (H, P): the Frobenius norms of the H factors of P points. See the module
-    docstring: a bound on the size of the gradient's terms.
-    """
-    prod_all = np.prod(fn, axis=0)
-    others = np.max([np.prod(np.delete(fn, k, axis=0), axis=0) for k in range(fn.shape[0])], axis=0)
-    scale = (np.linalg.norm(m.syx) + np.linalg.norm(m.sxx, 2) * prod_all) * others
-    return scale, prod_all, others
+        return _assess_scaled(
+            thetas, widths, m, residual, mu, global_min, exact, rtol, threads, basis
+        )
 
 
 def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, basis):
     fn = _factor_norms(thetas, widths, residual)
-    g_scale, prod_all, others = _grad_scale(fn, m)
+    g_scale, prod_all, others = gradient_scale(fn, m)
     sxx2 = np.linalg.norm(m.sxx, 2)
     g_scale = g_scale + mu * np.linalg.norm(thetas, axis=1)
     g_tol = rtol * g_scale
@@ -293,7 +304,7 @@ def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, 
     if not exact:
         gmin = min(gmin, float(np.min(losses)))
     e_tol = np.maximum(rtol * np.max(np.abs(ext), axis=1), floor)
-    l_tol = _loss_tol(rtol, m, losses, gmin)
+    l_tol = loss_tolerance(rtol, m, losses, gmin)
     neg = inertia[:, 0]
     null = n_par - neg - inertia[:, 1]
     kind = np.where(
@@ -309,16 +320,28 @@ def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, 
             ),
         ),
     )
-    kind = kind.astype(object)
-    return losses, gn, ext[:, 0].copy(), neg, null, kind, g_tol, e_tol, l_tol, gmin
+    return Assessment(
+        loss=losses,
+        grad_norm=gn,
+        min_eigenvalue=ext[:, 0].copy(),
+        morse_index=neg,
+        nullity=null,
+        kind=kind.astype(object),
+        grad_tol=g_tol,
+        eigenvalue_tol=e_tol,
+        loss_tol=l_tol,
+        global_min_loss=float(gmin),
+    )
 
 
-def global_min_loss(moments: Moments, widths, *, residual=False, weight_decay=0.0) -> float:
+def global_min_loss(
+    moments: Moments, widths: Widths, *, residual: bool = False, weight_decay: float = 0.0
+) -> float:
     """The global minimum value of the (regularised) loss that ``classify`` compares with.
 
     - no weight decay: 1/2 (tr Syy - sum of the top p eigenvalues of Sigma), p = min
       width (residual: the least-squares loss, p = d);
-    - weight decay, Sxx = I, not residual: per singular value of Syx (THEORY.md 4 for
+    - weight decay, Sxx = I, not residual: per singular value of Syx (docs/theory.md for
       H = 2; the balanced 1-D reduction of ``theory.deep_weight_decay_global_min_loss``
       for any H, including H = 1 where it is ridge regression);
     - weight decay otherwise: no closed form. H = 1 is ridge regression (exact). For
@@ -387,13 +410,15 @@ def _numerical_min(m, w, residual, mu) -> float:
     return best
 
 
-def _global_min(m, w, residual, mu) -> tuple[float, bool]:
+def global_min_reference(m: Moments, w: Widths, residual: bool, mu: float) -> tuple[float, bool]:
     """(value, exact): exact is False when the value came from numerical minimisation."""
     exact = mu == 0.0 or (len(w) == 2 and not residual) or (not residual and _th.is_whitened(m.sxx))
     return global_min_loss(m, w, residual=residual, weight_decay=mu), exact
 
 
-def _prepare_point(weights, moments, residual):
+def prepare_point(
+    weights: Weights, moments: Moments, residual: bool
+) -> tuple[Moments, list[np.ndarray], tuple[int, ...]]:
     m = as_moments(moments)
     ws = as_weights(weights, residual=residual)
     if ws[0].shape[1] != m.dx or ws[-1].shape[0] != m.dy:
@@ -406,9 +431,15 @@ def _prepare_point(weights, moments, residual):
 
 
 def classify(
-    weights, moments: Moments, *, residual=False, weight_decay=0.0, tol=None, method="auto"
-):
-    """Classify one point of a network of any depth from its full Hessian (THEORY.md 5).
+    weights: Weights,
+    moments: Moments,
+    *,
+    residual: bool = False,
+    weight_decay: float = 0.0,
+    tol: float | None = None,
+    method: str = "auto",
+) -> Classification | MatrixFreeClassification:
+    """Classify one point of a network of any depth from its full Hessian (docs/theory.md).
 
     Rule: |grad| above tolerance -> "not_critical"; loss equal to ``global_min_loss``
     -> "global_min"; else a Hessian eigenvalue below -tol -> "strict_saddle"; else a
@@ -457,18 +488,18 @@ def classify(
     residual = as_flag(residual, "residual")
     mu = as_weight_decay(weight_decay)
     method = _routes.check_method(method)
-    m, ws, widths = _prepare_point(weights, moments, residual)
+    m, ws, widths = prepare_point(weights, moments, residual)
     theta = np.concatenate([x.ravel() for x in ws])[None, :]
     n_par = theta.shape[1]
     if method == "auto":
-        fits = 8.0 * n_par * n_par <= 0.5 * _available_memory()
+        fits = 8.0 * n_par * n_par <= 0.5 * available_memory()
         dense_ok = fits and _routes.dense_seconds(n_par) <= _routes.DENSE_TIME_LIMIT
         method = "dense" if dense_ok else "matrix-free"
-    gmin, exact = _global_min(m, widths, residual, mu)
+    gmin, exact = global_min_reference(m, widths, residual, mu)
     if method == "matrix-free":
-        rtol = _rtol(tol)
+        rtol = relative_tol(tol)
         fn = _factor_norms(theta, np.asarray(widths, dtype=np.int64), residual)
-        g_tol = rtol * (_grad_scale(fn, m)[0][0] + mu * float(np.linalg.norm(theta)))
+        g_tol = rtol * (gradient_scale(fn, m)[0][0] + mu * float(np.linalg.norm(theta)))
         return _routes.route("matrix-free")(ws, m, residual, mu, rtol, gmin, exact, g_tol)
     if _routes.dense_seconds(n_par) > 10.0:
         _log.warning(
@@ -478,19 +509,28 @@ def classify(
             _routes.dense_seconds(n_par),
             8.0 * n_par * n_par / 2**30,
         )
-    out = _assess(theta, widths, m, residual, mu, gmin, exact, tol, 1)
-    loss, gn, mine, neg, null, kind, gt, et, lt, gmin = out
+    a = assess(
+        theta,
+        widths,
+        m,
+        residual=residual,
+        weight_decay=mu,
+        global_min=gmin,
+        exact=exact,
+        tol=tol,
+        threads=1,
+    )
     if _routes.dense_seconds(n_par) > 10.0:
         _log.warning("classify: dense route for N = %d done", n_par)
     return Classification(
-        str(kind[0]),
-        int(neg[0]),
-        int(null[0]),
-        float(mine[0]),
-        float(gn[0]),
-        float(loss[0]),
-        float(gmin),
-        Tolerances(float(gt[0]), float(et[0]), float(lt[0])),
+        str(a.kind[0]),
+        int(a.morse_index[0]),
+        int(a.nullity[0]),
+        float(a.min_eigenvalue[0]),
+        float(a.grad_norm[0]),
+        float(a.loss[0]),
+        a.global_min_loss,
+        Tolerances(float(a.grad_tol[0]), float(a.eigenvalue_tol[0]), float(a.loss_tol[0])),
     )
 
 
@@ -504,4 +544,4 @@ def _warmup() -> None:
     classify([np.eye(2), np.eye(2)], m)
 
 
-_warmup_registry.append(_warmup)
+register_warmup(_warmup)

@@ -1,6 +1,6 @@
 """Whole-landscape work: streaming enumeration of every two-layer critical point.
 
-:func:`enumerate_landscape` walks every index set S (THEORY.md 3) in chunks of the
+:func:`enumerate_landscape` walks every index set S (docs/theory.md) in chunks of the
 colex rank space, in parallel, and keeps only aggregates (memory flat in C(q, p)):
 exact counts by Morse index, a loss histogram, the n lowest and highest losses with
 their index sets, and the count below a threshold. Results are bitwise identical
@@ -14,16 +14,20 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ._indexsets import resolve_ranks
+from ._types import ArrayLike, PathLike
 from ._validate import as_int
-from .engine import Merger, Plan, _chunk_plan, _total, compute_chunks
+from .engine import Merger, Plan, chunk_plan, compute_chunks, total_points
 from .moments import Moments
 from .runstore import RunStore, sha256_bytes
 from .summary import LOSS_KIND_ABSOLUTE, LOSS_KIND_EXCESS, LandscapeSummary
 from .theory import counting
-from .warmup import _EXTRA_WARMUPS
+from .warmup import register_warmup
 
 __all__ = ["count_landscape", "enumerate_landscape", "spectrum_of", "random_spectrum"]
 
@@ -49,7 +53,7 @@ def random_spectrum(q: int, seed: int) -> np.ndarray:
     return np.ascontiguousarray(np.sort(rng.uniform(0.5, 1.5, q))[::-1])
 
 
-def spectrum_of(source) -> tuple[np.ndarray, float, str]:
+def spectrum_of(source: ArrayLike | Moments) -> tuple[np.ndarray, float, str]:
     """(lambda descending, loss offset, loss kind) of a spectrum or of Moments.
 
     A 1-D spectrum gives excess losses (offset 0). ``Moments`` give absolute losses:
@@ -59,8 +63,8 @@ def spectrum_of(source) -> tuple[np.ndarray, float, str]:
     --------
     >>> import numpy as np, fastscape
     >>> m = fastscape.Moments(np.eye(2), np.diag([2.0, 1.0]), np.eye(2) * 5)
-    >>> lam, offset, kind = fastscape.spectrum_of(m)
-    >>> lam, offset, kind[:8]
+    >>> lam, offset, loss_kind = fastscape.spectrum_of(m)
+    >>> lam, offset, loss_kind[:8]
     (array([4., 1.]), 2.5, 'absolute')
     """
     if isinstance(source, Moments):
@@ -68,10 +72,10 @@ def spectrum_of(source) -> tuple[np.ndarray, float, str]:
         if q == 0:
             raise ValueError("Sigma is zero (rank 0): there is only the zero critical point")
         lam = np.array(source.spectrum().values[:q], dtype=np.float64)
-        lam = counting._as_spectrum(lam)
+        lam = counting.as_spectrum(lam)
         offset = 0.5 * (source.trace_syy - math.fsum(lam.tolist()))
         return lam, float(offset), LOSS_KIND_ABSOLUTE
-    return counting._as_spectrum(source), 0.0, LOSS_KIND_EXCESS
+    return counting.as_spectrum(source), 0.0, LOSS_KIND_EXCESS
 
 
 def _edges(lam, p, all_ranks, offset, bins) -> tuple[np.ndarray, bool]:
@@ -101,20 +105,21 @@ def _edges(lam, p, all_ranks, offset, bins) -> tuple[np.ndarray, bool]:
 
 
 def enumerate_landscape(
-    source,
+    source: ArrayLike | Moments,
     p: int,
     *,
-    all_ranks: bool = False,
-    bins=64,
+    ranks: str = "full",
+    bins: int | ArrayLike = 64,
     n_lowest: int = 10,
     n_highest: int = 10,
     threshold: float | None = None,
     chunk_size: int | None = None,
     threads: int | None = None,
-    out=None,
+    out: PathLike | None = None,
     resume: bool = False,
-    client=None,
+    client: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    all_ranks: bool | None = None,
 ) -> LandscapeSummary:
     """Enumerate every critical point of a two-layer network and aggregate.
 
@@ -125,7 +130,10 @@ def enumerate_landscape(
         over full-rank least squares, 1/2 sum_{i not in S} lambda_i), or Moments
         (absolute losses 1/2 (tr Syy - sum_{i in S} lambda_i)).
     p : int
-        Hidden width; points have |S| = p, or every |S| = k <= p with ``all_ranks``.
+        Hidden width.
+    ranks : {"full", "all"}
+        |S| = p, or every |S| = k <= p. (``all_ranks=True/False`` is the deprecated
+        spelling of ``ranks="all"/"full"``.)
     bins : int or array_like
         Number of uniform bins over [lowest, highest] loss, or the bin edges.
     n_lowest, n_highest : int
@@ -159,24 +167,11 @@ def enumerate_landscape(
     >>> [(v.loss, v.index_set) for v in s.lowest]
     [(1.5, (0, 1)), (2.0, (0, 2))]
     """
-    lam, offset, kind = spectrum_of(source)
+    ranks = resolve_ranks(ranks, all_ranks)
+    lam, offset, loss_kind = spectrum_of(source)
     q = lam.size
     p = as_int(p, "p", 1)
-    if p > q and not all_ranks:
-        raise ValueError(
-            f"p = {p} > q = {q}: there are no full-rank critical points (C(q, p) = 0); "
-            "choose p <= q (q is the number of positive eigenvalues) or use all_ranks"
-        )
-    n_lowest = as_int(n_lowest, "n_lowest", 0)
-    n_highest = as_int(n_highest, "n_highest", 0)
-    total = _total(q, p, all_ranks)
-    if total > _INT64_MAX:
-        years = total / _RATE / 3.15e7
-        raise OverflowError(
-            f"{total} critical points (>= 2**63): too many to enumerate (about {years:.2g} "
-            f"years at {_RATE:.0e} per second) and beyond int64 ranks; use "
-            "fastscape.count_landscape (closed form, exact counts) instead"
-        )
+    total = _enumerable_total(q, p, ranks)
     if chunk_size is None:
         chunk_size = max(2**16, min(2**23, -(-total // 64)))
     chunk_size = as_int(chunk_size, "chunk_size", 1)
@@ -185,28 +180,77 @@ def enumerate_landscape(
     if threads is not None:
         threads = as_int(threads, "threads", 1)
         _check_thread_limit(threads, client)
-    edges, uniform = _edges(lam, p, all_ranks, offset, bins)
     thr = None if threshold is None else float(threshold)
     if thr is not None and math.isnan(thr):
         raise ValueError("threshold must be a number, got NaN")
-    plan = Plan.build(lam, q, p, bool(all_ranks), offset, edges, uniform,
-                -np.inf if thr is None else thr, n_lowest, n_highest)  # fmt: skip
-    chunks = _chunk_plan(q, plan.ks, chunk_size)
-    manifest = {
-        "spectrum_sha256": sha256_bytes(lam.tobytes()),
-        "q": q, "p": p, "mode": "all-ranks" if all_ranks else "full-rank",
-        "loss_offset": offset, "chunk_size": chunk_size, "n_chunks": len(chunks),
-        "hist_edges_sha256": sha256_bytes(edges.tobytes()), "threshold": thr,
-        "n_lowest": n_lowest, "n_highest": n_highest,
-    }  # fmt: skip
-    t0 = time.perf_counter()
+    edges, uniform = _edges(lam, p, ranks == "all", offset, bins)
+    plan = Plan.build(
+        lam,
+        q,
+        p,
+        ranks,
+        offset,
+        edges,
+        uniform,
+        -np.inf if thr is None else thr,
+        as_int(n_lowest, "n_lowest", 0),
+        as_int(n_highest, "n_highest", 0),
+    )
+    chunks = chunk_plan(q, plan.ks, chunk_size)
+    run = _Run(plan, chunks, _manifest(plan, chunk_size, len(chunks), thr), loss_kind,
+               client, threads, progress, time.perf_counter())  # fmt: skip
     if out is None:
-        return _run(plan, chunks, None, client, threads, progress, manifest, kind, t0)
-    with RunStore(out, manifest, resume=resume) as store:
-        return _run(plan, chunks, store, client, threads, progress, manifest, kind, t0)
+        return _run_plan(run, None)
+    with RunStore(out, run.manifest, resume=resume) as store:
+        return _run_plan(run, store)
 
 
-def _run(plan, chunks, store, client, threads, progress, manifest, kind, t0):
+def _enumerable_total(q: int, p: int, ranks: str) -> int:
+    """The number of index sets; ValueError / OverflowError when there is none or too many."""
+    if p > q and ranks != "all":
+        raise ValueError(
+            f"p = {p} > q = {q}: there are no full-rank critical points (C(q, p) = 0); "
+            "choose p <= q (q is the number of positive eigenvalues) or use ranks='all'"
+        )
+    total = total_points(q, p, ranks)
+    if total > _INT64_MAX:
+        years = total / _RATE / 3.15e7
+        raise OverflowError(
+            f"{total} critical points (>= 2**63): too many to enumerate (about {years:.2g} "
+            f"years at {_RATE:.0e} per second) and beyond int64 ranks; use "
+            "fastscape.count_landscape (closed form, exact counts) instead"
+        )
+    return total
+
+
+def _manifest(plan: Plan, chunk_size: int, n_chunks: int, threshold: float | None) -> dict:
+    """What a run directory computes: a resume must ask for exactly the same."""
+    return {
+        "spectrum_sha256": sha256_bytes(plan.lam.tobytes()),
+        "q": plan.q, "p": plan.p, "mode": "all-ranks" if plan.all_ranks else "full-rank",
+        "loss_offset": plan.offset, "chunk_size": chunk_size, "n_chunks": n_chunks,
+        "hist_edges_sha256": sha256_bytes(plan.edges.tobytes()), "threshold": threshold,
+        "n_lowest": plan.n_lowest, "n_highest": plan.n_highest,
+    }  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class _Run:
+    """One enumeration: the plan and its chunks, and how to run and report it."""
+
+    plan: Plan
+    chunks: list
+    manifest: dict
+    loss_kind: str
+    client: Any
+    threads: int | None
+    progress: Callable[[int, int], None] | None
+    t0: float
+
+
+def _run_plan(run: _Run, store: RunStore | None) -> LandscapeSummary:
+    """Merge the chunks a run directory holds, compute the others, write the summary."""
+    plan, chunks, progress = run.plan, run.chunks, run.progress
     merger = Merger(plan, chunks)
     reused = 0
     if store is not None:
@@ -216,75 +260,78 @@ def _run(plan, chunks, store, client, threads, progress, manifest, kind, t0):
                 reused += 1
     pending = [c for c in range(len(chunks)) if c not in merger.done]
     counted0 = merger.counted
-    total = _total(plan.q, plan.p, plan.all_ranks)
+    total = total_points(plan.q, plan.p, plan.ranks)
 
     writer = ThreadPoolExecutor(max_workers=1) if store is not None else None
     writes: list = []
 
     def finish(cid, arrays):
-        if writer is not None:  # file I/O overlaps the next kernel call (it drops the GIL)
+        # file I/O overlaps the next kernel call (the kernel drops the GIL)
+        if writer is not None and store is not None:
             writes.append(writer.submit(store.write_chunk, cid, arrays))
             while writes and writes[0].done():
                 writes.pop(0).result()
         merger.add(cid, arrays)
 
     def batch_done():
-        if writer is not None:
+        if writer is not None and store is not None:
             writes.append(writer.submit(store.sync))
         if progress is not None:
             progress(merger.counted, total)
 
-    def flush():
-        if writer is not None:
-            for w in writes:
-                w.result()
-            writes.clear()
-
     def timing():
-        dt = time.perf_counter() - t0
+        dt = time.perf_counter() - run.t0
         new = merger.counted - counted0
         return {"seconds": round(dt, 6), "sets_this_run": new,
                 "sets_per_second": round(new / dt, 1) if dt > 0 else None,
-                "threads": threads, "scheduler": "dask" if client is not None else "numba",
-                "chunks_reused": reused}  # fmt: skip
+                "threads": run.threads, "chunks_reused": reused,
+                "scheduler": "dask" if run.client is not None else "numba"}  # fmt: skip
 
     if progress is not None:
         progress(merger.counted, total)
     try:
-        if client is not None:
+        if run.client is not None:
             from . import distributed
 
-            distributed.run_chunks(client, plan, chunks, pending, finish, batch_done, threads)
+            distributed.run_chunks(
+                run.client, plan, chunks, pending, finish, batch_done, run.threads
+            )
         else:
-            _run_local(plan, chunks, pending, finish, batch_done, threads)
-        flush()
+            _run_local(plan, chunks, pending, finish, batch_done, run.threads)
+        for w in writes:
+            w.result()
     except BaseException:
-        if writer is not None:
+        if writer is not None and store is not None:
             writer.shutdown(wait=True)
-            # only chunks whose files exist count in a partial summary
-            on_disk = set(store.done_chunks())
-            partial = Merger(plan, chunks)
-            for cid in sorted(merger.done & on_disk):
-                partial.add(cid, store.read_chunk(cid))
-            if partial.done:
-                store.write_summary(partial.summary(kind, manifest, timing()).to_json())
+            _save_partial_summary(run, store, merger.done, timing())
         raise
     finally:
         if writer is not None:
             writer.shutdown(wait=True)
-    summary = merger.summary(kind, manifest, timing())
+    summary = merger.summary(run.loss_kind, run.manifest, timing())
     if store is not None:
         store.write_summary(summary.to_json())
     return summary
+
+
+def _save_partial_summary(run: _Run, store: RunStore, done: set, timing: dict) -> None:
+    """After a failure: the summary of the chunks whose files exist (if there are any)."""
+    on_disk = set(store.done_chunks())
+    partial = Merger(run.plan, run.chunks)
+    for cid in sorted(done & on_disk):
+        partial.add(cid, store.read_chunk(cid))
+    if partial.done:
+        store.write_summary(partial.summary(run.loss_kind, run.manifest, timing).to_json())
 
 
 def _check_thread_limit(threads, client):
     """Local runs cannot use more threads than Numba was started with."""
     import numba
 
-    if client is None and threads > numba.config.NUMBA_NUM_THREADS:
+    limit = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    if client is None and threads > limit:
         raise ValueError(
-            f"threads = {threads} exceeds Numba's maximum {numba.config.NUMBA_NUM_THREADS} "
+            f"threads = {threads} exceeds Numba's maximum {limit} "
             "(set NUMBA_NUM_THREADS to allow more)"
         )
 
@@ -314,13 +361,14 @@ def _run_local(plan, chunks, pending, finish, batch_done, threads):
 
 
 def count_landscape(
-    source,
+    source: ArrayLike | Moments,
     p: int,
     *,
-    all_ranks: bool = False,
-    bins=64,
+    ranks: str = "full",
+    bins: int | ArrayLike | None = 64,
     n_lowest: int = 10,
     grid: float | None = None,
+    all_ranks: bool | None = None,
 ) -> LandscapeSummary:
     """The same summary in closed form, without enumeration (any q).
 
@@ -335,26 +383,28 @@ def count_landscape(
     --------
     >>> import fastscape
     >>> s = fastscape.count_landscape(fastscape.random_spectrum(67, 0), 33, n_lowest=1)
-    >>> s.total > 2**63, s.total == sum(s.index_counts), s.lowest[0].index
+    >>> s.total > 2**63, s.total == sum(s.index_counts), s.lowest[0].morse_index
     (True, True, 0)
     """
     t0 = time.perf_counter()
-    lam, offset, kind = spectrum_of(source)
+    ranks = resolve_ranks(ranks, all_ranks)
+    all_ranks = ranks == "all"
+    lam, offset, loss_kind = spectrum_of(source)
     q = lam.size
     p = as_int(p, "p", 1)
-    counting._as_pq(q, p, all_ranks)
+    counting.as_q_p(q, p, ranks)
     n_lowest = as_int(n_lowest, "n_lowest", 0)
-    counts = counting.index_counts(q, p, all_ranks=all_ranks)
+    counts = counting.index_counts(q, p, ranks=ranks)
     if bins is None:  # no histogram
         h = counting.HistogramCounts(np.zeros(0), (), 0, 0, 0.0, 0.0)
     else:
         edges, _ = _edges(lam, p, all_ranks, offset, bins)
-        h = counting.loss_histogram(lam, p, edges, all_ranks=all_ranks, offset=offset, grid=grid)
-    low = counting.lowest_critical_values(lam, p, n_lowest, all_ranks=all_ranks, offset=offset)
-    total = _total(q, p, all_ranks)
+        h = counting.loss_histogram(lam, p, edges, ranks=ranks, offset=offset, grid=grid)
+    low = counting.lowest_critical_values(lam, p, n_lowest, ranks=ranks, offset=offset)
+    total = total_points(q, p, ranks)
     return LandscapeSummary(
-        q=q, p=p, mode="all-ranks" if all_ranks else "full-rank", method="closed form",
-        loss_kind=kind, loss_offset=offset, total=total, counted=total, complete=True,
+        q=q, p=p, ranks=ranks, method="closed form",
+        loss_kind=loss_kind, loss_offset=offset, total=total, counted=total, complete=True,
         index_counts=tuple(counts), hist_edges=h.edges, hist_counts=h.counts,
         hist_underflow=h.underflow, hist_overflow=h.overflow, hist_error_bound=h.error_bound,
         lowest=tuple(low), highest=(), threshold=None, count_below=None, spectrum=lam,
@@ -362,10 +412,10 @@ def count_landscape(
     )  # fmt: skip
 
 
-def _warmup() -> None:
+def warmup_enumeration() -> None:
     """Compile the enumeration and counting kernels (registered with fastscape.warmup)."""
-    enumerate_landscape([3.0, 2.0, 1.0], 2, all_ranks=True, threshold=1.0)
+    enumerate_landscape([3.0, 2.0, 1.0], 2, ranks="all", threshold=1.0)
     counting.gaussian_binomial(70, 35)
 
 
-_EXTRA_WARMUPS.append(_warmup)
+register_warmup(warmup_enumeration)

@@ -7,6 +7,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
+from ._tolerance import absolute_tol, deprecated_absolute_tol
+from ._types import ArrayLike
 from ._validate import as_matrix
 
 #: Eigenvalues of Sigma at or below RANK_RTOL * Moments.scale count as zero.
@@ -61,7 +63,7 @@ def _symmetric(a: np.ndarray, name: str) -> np.ndarray:
 
 
 class Moments:
-    """Second moments of the data, normalised by n (THEORY.md 1).
+    """Second moments of the data, normalised by n (docs/theory.md).
 
     ``Sxx = X^T X / n``, ``Syx = Y^T X / n``, ``Syy = Y^T Y / n``; the loss of a map W is
     ``1/2 tr Syy - tr(W Syx^T) + 1/2 tr(W Sxx W^T)``, the mean of 1/2 |y - W x|^2.
@@ -86,8 +88,15 @@ class Moments:
     """
 
     __slots__ = ("sxx", "syx", "syy", "_spectrum", "_least_squares", "_scale", "_n_samples")
+    sxx: np.ndarray
+    syx: np.ndarray
+    syy: np.ndarray
+    _spectrum: Spectrum | None
+    _least_squares: np.ndarray | None
+    _scale: float | None
+    _n_samples: int | None
 
-    def __init__(self, sxx, syx, syy):
+    def __init__(self, sxx: ArrayLike, syx: ArrayLike, syy: ArrayLike) -> None:
         sxx = as_matrix(sxx, "sxx")
         syx = as_matrix(syx, "syx")
         syy = as_matrix(syy, "syy")
@@ -114,7 +123,7 @@ class Moments:
         raise AttributeError("Moments is immutable; build a new one")
 
     @classmethod
-    def from_data(cls, X, Y, *, ridge: float = 0.0) -> Moments:
+    def from_data(cls, X: ArrayLike, Y: ArrayLike, *, ridge: float = 0.0) -> Moments:
         """Moments of data X (n, dx) and Y (n, dy), rows are samples.
 
         Parameters
@@ -202,6 +211,7 @@ class Moments:
             ls = np.ascontiguousarray(scipy.linalg.cho_solve((c, True), self.syx.T).T)
             ls.flags.writeable = False
             object.__setattr__(self, "_least_squares", ls)
+            return ls
         return self._least_squares
 
     def spectrum(self) -> Spectrum:
@@ -229,7 +239,9 @@ class Moments:
             vecs = np.ascontiguousarray(vecs[:, order])
             vals.flags.writeable = False
             vecs.flags.writeable = False
-            object.__setattr__(self, "_spectrum", Spectrum(vals, vecs))
+            spectrum = Spectrum(vals, vecs)
+            object.__setattr__(self, "_spectrum", spectrum)
+            return spectrum
         return self._spectrum
 
     @property
@@ -239,25 +251,37 @@ class Moments:
             vals = self.spectrum().values
             scale = max(float(vals[0]) if vals.size else 0.0, float(np.linalg.norm(self.syy, 2)))
             object.__setattr__(self, "_scale", scale)
+            return scale
         return self._scale
 
-    def rank(self, tol: float | None = None) -> int:
-        """q = rank(Sigma): eigenvalues above ``tol``.
+    def rank(self, tol: float | None = None, *, atol: float | None = None) -> int:
+        """q = rank(Sigma): the number of eigenvalues above ``atol``.
 
-        The default, ``RANK_RTOL * scale``, is the q that every part of fastscape uses
-        (critical points, enumeration, verification).
+        The default, ``atol = RANK_RTOL * scale``, is the q that every part of fastscape
+        uses (critical points, enumeration, verification). ``tol`` is the deprecated
+        (absolute) spelling of ``atol``: it warns, and will become a relative tolerance
+        in (0, 1), as everywhere else in fastscape.
+
+        Examples
+        --------
+        >>> import numpy as np, fastscape
+        >>> m = fastscape.Moments(np.eye(2), np.diag([2.0, 1e-3]), np.eye(2))
+        >>> m.rank(), m.rank(atol=0.01)
+        (2, 1)
         """
-        if tol is None:
-            tol = RANK_RTOL * self.scale
-            if tol == 0.0:
+        atol = deprecated_absolute_tol(tol, atol, "Moments.rank")
+        atol = absolute_tol(atol)
+        if atol is None:
+            atol = RANK_RTOL * self.scale
+            if atol == 0.0:
                 return 0
-        return int(np.sum(self.spectrum().values > tol))
+        return int(np.sum(self.spectrum().values > atol))
 
     def __repr__(self) -> str:
         return f"Moments(dx={self.dx}, dy={self.dy})"
 
 
-def as_moments(moments, name: str = "moments") -> Moments:
+def as_moments(moments: Moments, name: str = "moments") -> Moments:
     """``moments`` if it is a :class:`Moments`, else a TypeError saying how to build one."""
     if not isinstance(moments, Moments):
         raise TypeError(

@@ -1,6 +1,6 @@
 """Widths, weight lists and flat parameter vectors, and seeded initialisation.
 
-Parameter order (THEORY.md 1): theta = (vec(W_1), ..., vec(W_H)), each W_k
+Parameter order (docs/theory.md): theta = (vec(W_1), ..., vec(W_H)), each W_k
 flattened row-major, W_k of shape (d_k, d_(k-1)).
 """
 
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._types import ArrayLike, Seed, Weights, Widths
 from ._validate import as_matrix, as_weights, as_widths
 
 
-def widths_of(weights) -> tuple[int, ...]:
+def widths_of(weights: Weights) -> tuple[int, ...]:
     """The widths (d_0, ..., d_H) of a weight list.
 
     Examples
@@ -24,7 +25,7 @@ def widths_of(weights) -> tuple[int, ...]:
     return (ws[0].shape[1],) + tuple(w.shape[0] for w in ws)
 
 
-def num_params(widths) -> int:
+def num_params(widths: Widths) -> int:
     """N = sum_k d_k d_(k-1), the length of the flat parameter vector.
 
     Examples
@@ -37,7 +38,7 @@ def num_params(widths) -> int:
     return sum(w[k] * w[k + 1] for k in range(len(w) - 1))
 
 
-def flatten(weights) -> np.ndarray:
+def flatten(weights: Weights) -> np.ndarray:
     """Concatenate [W_1, ..., W_H] row-major into the flat vector theta.
 
     Examples
@@ -50,7 +51,7 @@ def flatten(weights) -> np.ndarray:
     return np.concatenate([w.ravel() for w in ws])
 
 
-def unflatten(theta, widths) -> list[np.ndarray]:
+def unflatten(theta: ArrayLike, widths: Widths) -> list[np.ndarray]:
     """Split a flat vector into [W_1, ..., W_H] for the given widths (views, no copy).
 
     Examples
@@ -72,7 +73,9 @@ def unflatten(theta, widths) -> list[np.ndarray]:
     return out
 
 
-def random_weights(widths, *, seed=None, scale: float | None = None) -> list[np.ndarray]:
+def random_weights(
+    widths: Widths, *, seed: Seed = None, scale: float | None = None
+) -> list[np.ndarray]:
     """Seeded Gaussian weights: W_k ~ N(0, scale^2), default scale 1/sqrt(d_(k-1)).
 
     Parameters

@@ -14,12 +14,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ._tolerance import deprecated_absolute_tol
+from ._types import PathLike, Weights
 from .derivatives import hessian
 from .moments import Moments
-from .slices import LossSlice, _spectral_tol, slice_grid
+from .slices import LossSlice, slice_grid, spectral_zero_tol
 
 __all__ = [
     "LossSlice",
@@ -103,7 +106,9 @@ def _measured_or_predicted(points, index, nullity):
     return index, np.where(nullity >= 0, nullity, 0.0)
 
 
-def critical_value_diagram(points, ax=None, *, title: str | None = None, annotate=None):
+def critical_value_diagram(
+    points: Any, ax: Any = None, *, title: str | None = None, annotate: bool | None = None
+) -> Any:
     """Every critical point as loss against Morse index, coloured by kind.
 
     One scatter per kind (legend entry ``"<kind> (<count>)"``), marker area growing
@@ -196,7 +201,7 @@ def critical_value_diagram(points, ax=None, *, title: str | None = None, annotat
 
 
 def predicted_index_counts(q: int, p: int, *, ranks: str = "full") -> np.ndarray:
-    """Number of critical points of each Morse index, distinct eigenvalues (THEORY.md 3).
+    """Number of critical points of each Morse index, distinct eigenvalues (docs/theory.md).
 
     ``ranks="full"``: index sets of size min(p, q), the coefficients of the Gaussian
     binomial [q choose p]_t. ``ranks="all"``: every size k <= p, each shifted by
@@ -218,7 +223,7 @@ def predicted_index_counts(q: int, p: int, *, ranks: str = "full") -> np.ndarray
     q, p = int(q), int(p)
     if ranks == "full" and p > q:  # the highest rank there is: |S| = q, all of index 0
         return np.ones(1, dtype=object)
-    return np.array(list(_counts(q, p, all_ranks=ranks == "all")), dtype=object)
+    return np.array(list(_counts(q, p, ranks=ranks)), dtype=object)
 
 
 def _load_summary(summary) -> tuple[dict, Path | None]:
@@ -246,7 +251,7 @@ def _summary_ranks(s: Mapping) -> str:
     return "full"
 
 
-def index_counts(summary, ax=None, *, predicted: bool = True):
+def index_counts(summary: Any, ax: Any = None, *, predicted: bool = True) -> Any:
     """Bars of the number of critical points per Morse index, Gaussian binomial overlaid.
 
     Parameters
@@ -315,19 +320,20 @@ def index_counts(summary, ax=None, *, predicted: bool = True):
 
 
 def hessian_spectrum(
-    weights,
+    weights: Weights,
     moments: Moments,
     *,
     residual: bool = False,
     weight_decay: float = 0.0,
-    ax=None,
+    ax: Any = None,
     bins: int | str = 30,
+    atol: float | None = None,
     tol: float | None = None,
-):
+) -> Any:
     """Histogram of the Hessian's eigenvalues at a point, negative part highlighted.
 
-    The eigenvalues are split into negative (< -tol, red), zero (|.| <= tol, grey)
-    and positive (> tol, blue) and drawn as one stacked histogram over shared bins,
+    The eigenvalues are split into negative (< -atol, red), zero (|.| <= atol, grey)
+    and positive (> atol, blue) and drawn as one stacked histogram over shared bins,
     so a bin straddling 0 shows each part in its colour. The legend gives each
     part's count: the Morse index, the nullity and the rest.
 
@@ -342,9 +348,12 @@ def hessian_spectrum(
     ax : matplotlib Axes, optional
     bins : int or str
         Passed to ``numpy.histogram_bin_edges``.
-    tol : float, optional
-        Eigenvalues with absolute value <= tol count as zero; default
+    atol : float, optional
+        Eigenvalues with absolute value <= atol count as zero; default
         sqrt(machine epsilon) * max |eigenvalue|, as in ``fastscape.classify``.
+    tol : float, optional
+        Deprecated spelling of ``atol`` (absolute; warns). ``tol`` will mean a relative
+        tolerance in (0, 1), as everywhere else in fastscape.
 
     Returns
     -------
@@ -359,9 +368,10 @@ def hessian_spectrum(
     ['negative (1)', 'zero (0)', 'positive (1)']
     >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
+    atol = deprecated_absolute_tol(tol, atol, "hessian_spectrum")
     h = hessian(weights, moments, residual=residual, weight_decay=weight_decay)
     ev = np.linalg.eigvalsh(h)
-    tol = _spectral_tol(ev, tol)
+    tol = spectral_zero_tol(ev, atol)
     parts = [ev[ev < -tol], ev[np.abs(ev) <= tol], ev[ev > tol]]
     edges = np.histogram_bin_edges(ev, bins=bins)
     fig, ax = _new_axes(ax)
@@ -394,9 +404,9 @@ def hessian_spectrum(
 
 
 def loss_slice(
-    weights,
+    weights: Weights,
     moments: Moments,
-    directions=None,
+    directions: Any = None,
     *,
     span: float = 1.0,
     resolution: int = 41,
@@ -405,17 +415,19 @@ def loss_slice(
     seed: int = 0,
     labels: tuple[str, str] | None = None,
     title: str | None = None,
-    fig=None,
-):
+    fig: Any = None,
+    unit: bool = True,
+) -> Any:
     """A 2-D slice of the loss through a point: contour map and 3-D surface side by side.
 
     The grid is :func:`slice_grid` (same arguments, except that ``span`` defaults to
-    1.0 here; pass ``span=None`` for its automatic span); the point itself is marked in
+    1.0 here; pass ``span=None`` for its automatic span; ``unit=False`` keeps given
+    directions unscaled, as filter-normalised ones need); the point itself is marked in
     both panels (a white star on the contour map, a black dot on the surface). Pass
     ``fig`` (an empty ``matplotlib.figure.Figure``) to draw without pyplot. With
     the default directions a strict saddle shows as a ridge falling away along the
     negative curvature and flat along the symmetry orbit, a global minimum as a flat
-    valley: the river basin of seed 002.
+    valley along which the loss does not change (a "river").
 
     Returns
     -------
@@ -445,6 +457,7 @@ def loss_slice(
         weight_decay=weight_decay,
         seed=seed,
         labels=labels,
+        unit=unit,
     )
     if fig is None:
         fig = _new_figure(figsize=(11, 4.6))
@@ -557,7 +570,7 @@ def _histogram_figure(fig, edges, counts, s):
     return fig
 
 
-def plot_run_dir(directory) -> list[Path]:
+def plot_run_dir(directory: PathLike) -> list[Path]:
     """Draw the figures of an enumeration output directory, as PNGs next to its summary.
 
     Reads ``DIR/summary.json`` (written by ``fastscape enumerate ... --out DIR``) and
@@ -587,6 +600,8 @@ def plot_run_dir(directory) -> list[Path]:
     ['index_counts.png', 'lowest.png']
     """
     s, path = _load_summary(directory)
+    if path is None:
+        raise ValueError(f"{directory} is not a run directory or summary.json file")
     out = path.parent
     written = []
 
@@ -609,4 +624,8 @@ def plot_run_dir(directory) -> list[Path]:
     return written
 
 
+from .plot_topology import mountain_pass_figure, slice_panels  # noqa: E402, F401
+
+__all__ += ["mountain_pass_figure", "slice_panels"]
+from .plot_dynamics import plot_learning_curve, plot_modes, plot_runs  # noqa: E402, F401
 from .plot_spectra import hessian_density  # noqa: E402, F401

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from ._tolerance import loss_tolerance, relative_tol
+from ._types import ArrayLike, IndexSet, Weights
 from ._validate import as_flag, as_weight_decay
-from .inertia import KINDS, _assess, _global_min, _loss_tol, _prepare_point, _rtol
+from .inertia import KINDS, assess, global_min_reference, prepare_point
 from .moments import Moments, as_moments
 from .network import unflatten
 
@@ -67,13 +71,15 @@ class CriticalPointSet:
     global_min_loss: float
     disagreements: tuple
     residual: bool = False
-    thetas: np.ndarray = field(default=None, repr=False)
+    thetas: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.index_sets)
 
     def weights(self, i: int) -> list[np.ndarray]:
         """The weights [W_1, ..., W_H] of point i (copies)."""
+        if self.thetas is None:
+            raise ValueError("this CriticalPointSet holds no parameter vectors (thetas=None)")
         return [x.copy() for x in unflatten(self.thetas[int(i)], self.widths)]
 
     def counts(self) -> dict:
@@ -113,20 +119,20 @@ class CriticalPointSet:
     @classmethod
     def from_points(
         cls,
-        points,
+        points: Sequence[Weights],
         moments: Moments,
         *,
-        index_sets,
-        predicted_loss=None,
-        predicted_index=None,
-        predicted_nullity=None,
-        representative="canonical",
-        residual=False,
-        weight_decay=0.0,
-        tol=None,
-        threads=None,
-        verify=True,
-        global_min_loss=None,
+        index_sets: Sequence[IndexSet],
+        predicted_loss: ArrayLike | None = None,
+        predicted_index: ArrayLike | None = None,
+        predicted_nullity: ArrayLike | None = None,
+        representative: str | Sequence[str] = "canonical",
+        residual: bool = False,
+        weight_decay: float = 0.0,
+        tol: float | None = None,
+        threads: int | None = None,
+        verify: bool = True,
+        global_min_loss: float | None = None,
     ) -> CriticalPointSet:
         """Verify a list of points of one network and wrap them with their metadata.
 
@@ -163,67 +169,109 @@ class CriticalPointSet:
             raise ValueError("points is empty: give at least one weight list")
         rows, widths = [], None
         for pt in points:
-            _, ws, wd = _prepare_point(pt, m, residual)
+            _, ws, wd = prepare_point(pt, m, residual)
             if widths is not None and wd != widths:
                 raise ValueError(f"all points need the same widths, got {widths} and {wd}")
             widths = wd
             rows.append(np.concatenate([x.ravel() for x in ws]))
-        return _build(
+        assert widths is not None  # points is not empty
+        batch = PointBatch(
             np.array(rows),
             widths,
             m,
-            residual,
-            mu,
             [tuple(int(i) for i in s) for s in index_sets],
-            predicted_loss,
-            predicted_index,
-            predicted_nullity,
-            representative,
-            tol,
-            threads,
-            verify,
-            global_min_loss,
+            residual=residual,
+            weight_decay=mu,
+        )
+        predicted = Predictions(predicted_loss, predicted_index, predicted_nullity, representative)
+        return build_point_set(
+            batch,
+            predicted,
+            verify=verify,
+            tol=tol,
+            threads=threads,
+            global_min_loss=global_min_loss,
         )
 
 
-def _build(
-    thetas,
-    widths,
-    m,
-    residual,
-    mu,
-    index_sets,
-    p_loss,
-    p_index,
-    p_null,
-    rep,
-    tol,
-    threads,
-    verify,
-    gmin,
-    basis=None,
-):
+@dataclass(frozen=True, eq=False)
+class PointBatch:
+    """Flat points of one network (rows of ``thetas``) and their index sets.
+
+    ``basis`` (an orthogonal dy x dy matrix, plain networks only): verify the points in
+    the output coordinates basis^T y, where their Hessians may split into blocks.
+    """
+
+    thetas: np.ndarray
+    widths: tuple
+    moments: Moments
+    index_sets: list
+    residual: bool = False
+    weight_decay: float = 0.0
+    basis: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """Closed-form columns of a :class:`PointBatch` (None: no law applies)."""
+
+    loss: Any = None
+    morse_index: Any = None
+    nullity: Any = None
+    representative: str | Sequence[str] = "canonical"
+
+
+def build_point_set(
+    batch: PointBatch,
+    predicted: Predictions,
+    *,
+    verify: bool,
+    tol: float | None,
+    threads: int | None,
+    global_min_loss: float | None = None,
+) -> CriticalPointSet:
+    """Verify (or, with ``verify=False``, classify by the predictions) and wrap a batch.
+
+    ``global_min_loss`` given by the caller is taken as the exact global value; by
+    default it is :func:`fastscape.global_min_loss` of the data and widths.
+    """
+    thetas, widths, m = batch.thetas, batch.widths, batch.moments
+    residual, mu, index_sets = batch.residual, batch.weight_decay, batch.index_sets
+    gmin = global_min_loss
+    p_loss, p_index, p_null = predicted.loss, predicted.morse_index, predicted.nullity
+    rep = predicted.representative
     n = thetas.shape[0]
     if len(index_sets) != n:
         raise ValueError(f"index_sets has {len(index_sets)} entries for {n} points")
     p_loss = _col(p_loss, n, float, np.nan)
     p_index = _col(p_index, n, np.int64, -1)
     p_null = _col(p_null, n, np.int64, -1)
-    rep = np.array([rep] * n if isinstance(rep, str) else list(rep), dtype=object)
+    reps = np.array([rep] * n if isinstance(rep, str) else list(rep), dtype=object)
     exact = True  # a value given by the caller is taken as the global one
     if gmin is None:
-        gmin, exact = _global_min(m, widths, residual, mu)
-    rtol = _rtol(tol)
+        gmin, exact = global_min_reference(m, widths, residual, mu)
+    rtol = relative_tol(tol)
     if verify:
-        loss, gn, mine, neg, null, kind, _, _, l_tol, gmin = _assess(
-            thetas, widths, m, residual, mu, gmin, exact, tol, threads, basis
+        a = assess(
+            thetas,
+            widths,
+            m,
+            residual=residual,
+            weight_decay=mu,
+            global_min=gmin,
+            exact=exact,
+            tol=tol,
+            threads=threads,
+            basis=batch.basis,
         )
+        loss, gn, mine, neg, null = a.loss, a.grad_norm, a.min_eigenvalue, a.morse_index, a.nullity
+        kind, l_tol, gmin = a.kind, a.loss_tol, a.global_min_loss
     else:
         if np.any(p_index < 0) or np.any(np.isnan(p_loss)):
             raise ValueError("verify=False needs predicted_loss and predicted_index everywhere")
         loss, gn, mine = p_loss.copy(), np.full(n, np.nan), np.full(n, np.nan)
         neg, null = np.full(n, -1), np.full(n, -1)
-        l_tol = _loss_tol(rtol, m, loss, gmin)
+        l_tol = loss_tolerance(rtol, m, loss, gmin)
         at_min = np.abs(loss - gmin) <= l_tol
         kind = np.where(
             p_index > 0, "strict_saddle", np.where(at_min, "global_min", "non_strict_saddle")
@@ -260,7 +308,7 @@ def _build(
         p_loss,
         p_index,
         p_null,
-        rep,
+        reps,
         tuple(int(x) for x in widths),
         float(mu),
         float(gmin),

@@ -1,4 +1,4 @@
-"""Residual linear networks W = (I + W_H) ... (I + W_1) (Hardt & Ma 2016; THEORY.md 6).
+"""Residual linear networks W = (I + W_H) ... (I + W_1) (Hardt and Ma 2016; docs/theory.md).
 
 - Theorem 2, constructively: ``residual_global_min(R, depth)`` builds equal layers
   W_k = expm(logm(R) / H) - I with (I + W_H) ... (I + W_1) = R exactly, so the point is
@@ -11,12 +11,15 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
 import scipy.optimize
 
+from ._tolerance import relative_tol
+from ._types import ArrayLike, Seed
 from ._validate import as_int, as_matrix
 from .moments import Moments, as_moments
 
@@ -50,7 +53,7 @@ def _real_log(R: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(log, dtype=float).reshape(d, d)
 
 
-def residual_global_min(R, depth: int) -> list[np.ndarray]:
+def residual_global_min(R: ArrayLike, depth: int) -> list[np.ndarray]:
     """Layers W_1 = ... = W_H = expm(logm(R) / H) - I with (I + W_H)...(I + W_1) = R.
 
     Hardt & Ma's Theorem 2 made constructive: for data y = R x + noise this point is a
@@ -88,7 +91,7 @@ def residual_global_min(R, depth: int) -> list[np.ndarray]:
     return [step.copy() for _ in range(depth)]
 
 
-def residual_moments(R, *, noise: float = 0.1, sxx=None) -> Moments:
+def residual_moments(R: ArrayLike, *, noise: float = 0.1, sxx: ArrayLike | None = None) -> Moments:
     """Population moments of y = R x + noise: Syx = R Sxx, Syy = R Sxx R^T + noise^2 I.
 
     Examples
@@ -141,16 +144,18 @@ def hardt_ma_experiment(
     tau: float = 0.9,
     starts: int = 8,
     start_norm: float = 0.3,
-    seed=0,
-    tol: float = 1e-9,
+    seed: Seed = 0,
+    grad_rtol: float = 1e-9,
+    tol: float | None = None,
 ) -> HardtMaResult:
     """Hardt & Ma's Theorem 1 as an experiment: critical points in the tau-ball are global.
 
     From ``starts`` random points with max_k |W_k|_2 = start_norm, minimise |grad l|^2
     (gradient 2 H g by Hessian-vector products) with L-BFGS; this converges to critical
     points of every kind, not only minima. Each end point is classified with
-    ``fastscape.classify(residual=True)`` and marked inside if its gradient is below
-    ``tol`` (relative) and max_k |W_k|_2 <= tau.
+    ``fastscape.classify(residual=True)`` and marked inside if
+    |grad| <= ``grad_rtol`` * max(1, |Syx|_F) and max_k |W_k|_2 <= tau. (``tol=`` is the
+    deprecated name of ``grad_rtol``; it warns.)
 
     Examples
     --------
@@ -160,10 +165,18 @@ def hardt_ma_experiment(
     >>> res.all_inside_global, bool(res.inside.any())
     (True, True)
     """
-    from .critical import classify
+    from .inertia import classify
     from .kernels import derivatives as _kd
     from .network import flatten, unflatten
 
+    if tol is not None:
+        warnings.warn(
+            "hardt_ma_experiment(tol=) is deprecated: the gradient ratio is grad_rtol=",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        grad_rtol = tol
+    grad_rtol = relative_tol(grad_rtol, "grad_rtol")
     moments = as_moments(moments)
     depth = as_int(depth, "depth", 1)
     starts = as_int(starts, "starts", 1)
@@ -210,7 +223,7 @@ def hardt_ma_experiment(
         grads.append(c.grad_norm)
         losses.append(c.loss)
         kinds.append(c.kind)
-        inside.append(c.grad_norm <= tol * scale and mx <= tau)
+        inside.append(c.grad_norm <= grad_rtol * scale and mx <= tau)
     return HardtMaResult(
         float(tau),
         np.array(norms),
@@ -218,5 +231,5 @@ def hardt_ma_experiment(
         np.array(losses),
         tuple(kinds),
         np.array(inside),
-        float(gmin),
+        float(gmin),  # type: ignore[arg-type]  # starts >= 1: set in the loop
     )

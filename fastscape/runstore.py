@@ -90,7 +90,7 @@ class RunStore:
         self.dir = Path(directory)
         self.manifest = manifest
         self.resume = resume
-        self._lock_fd = None
+        self._lock_fd: int | None = None
 
     def __enter__(self) -> RunStore:
         d = self.dir

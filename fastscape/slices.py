@@ -9,10 +9,12 @@ tangent of the layer-symmetry orbit, and returns a :class:`LossSlice`.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._tolerance import RTOL, absolute_tol
+from ._types import Weights
 from .derivatives import hessian, loss
 from .kernels import derivatives as _kd
 from .moments import Moments
@@ -21,14 +23,16 @@ from .network import flatten, unflatten, widths_of
 __all__ = ["LossSlice", "slice_grid"]
 
 
-def _spectral_tol(eigenvalues: np.ndarray, tol: float | None) -> float:
-    if tol is not None:
-        tol = float(tol)
-        if not math.isfinite(tol) or tol < 0:
-            raise ValueError(f"tol must be finite and >= 0, got {tol}")
-        return tol
-    # the relative tolerance of fastscape.classify, so legend counts match its nullity
-    return math.sqrt(np.finfo(float).eps) * float(np.abs(eigenvalues).max(initial=0.0))
+def spectral_zero_tol(eigenvalues: np.ndarray, atol: float | None = None) -> float:
+    """The absolute threshold below which |eigenvalue| counts as zero.
+
+    ``atol`` when given, else the relative tolerance of ``fastscape.classify``
+    (sqrt(eps)) times max |eigenvalue|, so counts match its nullity.
+    """
+    value = absolute_tol(atol)
+    if value is not None:
+        return value
+    return RTOL * float(np.abs(eigenvalues).max(initial=0.0))
 
 
 class LossSlice(NamedTuple):
@@ -83,7 +87,7 @@ def _orbit_tangent(ws, residual: bool, antisymmetric: bool, rng) -> np.ndarray:
 def _default_directions(ws, moments, residual, weight_decay, seed):
     h = hessian(ws, moments, residual=residual, weight_decay=weight_decay)
     vals, vecs = np.linalg.eigh(h)
-    tol = _spectral_tol(vals, None)
+    tol = spectral_zero_tol(vals, None)
     if vals[0] < -tol:
         i1 = 0
         lab1 = f"most negative curvature (eigenvalue {vals[0]:.3g})"
@@ -155,9 +159,9 @@ def _as_direction(v, ws, name: str) -> np.ndarray:
 
 
 def slice_grid(
-    weights,
+    weights: Weights,
     moments: Moments,
-    directions=None,
+    directions: Any = None,
     *,
     span: float | None = None,
     resolution: int = 41,
@@ -165,6 +169,7 @@ def slice_grid(
     weight_decay: float = 0.0,
     seed: int = 0,
     labels: tuple[str, str] | None = None,
+    unit: bool = True,
 ) -> LossSlice:
     """The loss on a square grid in the plane through ``weights`` spanned by two directions.
 
@@ -180,7 +185,7 @@ def slice_grid(
         there is none, of the smallest positive one), and the tangent of the
         layer-symmetry orbit through the point (GL(d_k) between two adjacent layers,
         O(d_k) with weight decay), which at a critical point lies in the Hessian's
-        null space: the flat "river" of seed 002 (the first is made orthogonal to
+        null space: a flat "river" through the point (the first is made orthogonal to
         it, which changes nothing at a critical point). Where there is no orbit (one
         layer; residual layers with weight decay) the second direction is the
         Hessian eigenvector whose eigenvalue is closest to zero.
@@ -197,6 +202,11 @@ def slice_grid(
         Seeds the random generator of the orbit tangent.
     labels : pair of str, optional
         Axis labels for the two directions (default: what they are).
+    unit : bool
+        True: given directions are scaled to unit length and the second made
+        orthogonal to the first. False: they are used as given, e.g. the
+        filter-normalised directions of ``fastscape.random_directions`` (Li et al.
+        2018), whose scale is the point's own.
 
     Returns
     -------
@@ -224,14 +234,16 @@ def slice_grid(
             raise ValueError("directions must be a pair (d_1, d_2)")
         d1 = _as_direction(directions[0], ws, "directions[0]")
         d2 = _as_direction(directions[1], ws, "directions[1]")
+        if unit:
+            d1 = d1 / np.linalg.norm(d1)
+            d2 = d2 / np.linalg.norm(d2)
+            d2 = d2 - (d2 @ d1) * d1
+            if not np.linalg.norm(d2) > 1e-10:
+                raise ValueError("directions are parallel: give two independent directions")
+        lab1, lab2 = "direction 1", "direction 2"
+    if unit or directions is None:
         d1 = d1 / np.linalg.norm(d1)
         d2 = d2 / np.linalg.norm(d2)
-        d2 = d2 - (d2 @ d1) * d1
-        if not np.linalg.norm(d2) > 1e-10:
-            raise ValueError("directions are parallel: give two independent directions")
-        lab1, lab2 = "direction 1", "direction 2"
-    d1 = d1 / np.linalg.norm(d1)
-    d2 = d2 / np.linalg.norm(d2)
     theta = flatten(ws)
     if span is None:
         span = _auto_span(ws, moments, d1, residual, weight_decay, center)

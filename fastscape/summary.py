@@ -4,27 +4,33 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ._types import PathLike
 from .runstore import atomic_write, dumps_json
 from .theory.counting import CriticalValue
 
 LOSS_KIND_EXCESS = "excess over full-rank least squares: 1/2 sum of lambda_i not in S"
 LOSS_KIND_ABSOLUTE = "absolute: 1/2 (tr Syy - sum of lambda_i in S)"
+#: ``ranks`` -> the deprecated ``mode`` spelling (also the run manifest's).
+_MODES = {"full": "full-rank", "all": "all-ranks"}
 
 
 @dataclasses.dataclass(frozen=True)
 class LandscapeSummary:
-    """Aggregates over every two-layer critical point of a spectrum (THEORY.md 3).
+    """Aggregates over every two-layer critical point of a spectrum (docs/theory.md).
 
     Attributes
     ----------
     q, p : int
         Rank of Sigma and hidden width.
-    mode : str
-        ``"full-rank"`` (|S| = p) or ``"all-ranks"`` (every |S| = k <= p).
+    ranks : str
+        ``"full"`` (|S| = p) or ``"all"`` (every |S| = k <= p). (``mode``, with the
+        values ``"full-rank"`` / ``"all-ranks"``, is its deprecated name; summary.json
+        carries both keys for one release.)
     method : str
         ``"enumeration"`` (brute force, exact) or ``"closed form"`` (no enumeration;
         the histogram is then exact up to ``hist_error_bound``).
@@ -44,8 +50,11 @@ class LandscapeSummary:
     spectrum : ndarray
         The eigenvalues used (descending).
     chunking, timing : dict
-        Chunk plan and progress; wall time and rate (``timing`` is the only field
-        that depends on how the run went).
+        Chunk plan and progress; wall time, rate, threads, scheduler and reused chunks.
+        ``timing`` varies between runs of the same problem and is ignored by ``==``.
+        A partial summary (written when a run stops early) also differs in
+        ``complete`` (False), ``counted`` (< ``total``), ``chunking["chunks_done"]``
+        and in every aggregate, which then covers only the chunks done.
 
     Examples
     --------
@@ -57,7 +66,7 @@ class LandscapeSummary:
 
     q: int
     p: int
-    mode: str
+    ranks: str
     method: str
     loss_kind: str
     loss_offset: float
@@ -91,12 +100,19 @@ class LandscapeSummary:
         """
 
         def cv(v: CriticalValue) -> dict:
-            return {"loss": v.loss, "index_set": list(v.index_set), "index": v.index, "k": v.k}
+            return {
+                "loss": v.loss,
+                "index_set": list(v.index_set),
+                "morse_index": v.morse_index,
+                "index": v.morse_index,  # the deprecated key, for readers of older files
+                "k": v.k,
+            }
 
         return {
             "q": self.q,
             "p": self.p,
-            "mode": self.mode,
+            "ranks": self.ranks,
+            "mode": _MODES[self.ranks],  # the deprecated key, for readers of older files
             "method": self.method,
             "loss_kind": self.loss_kind,
             "loss_offset": self.loss_offset,
@@ -125,13 +141,15 @@ class LandscapeSummary:
         """Inverse of :meth:`to_json`."""
 
         def cv(x: dict) -> CriticalValue:
-            return CriticalValue(float(x["loss"]), tuple(x["index_set"]), x["index"], x["k"])
+            index = x["morse_index"] if "morse_index" in x else x["index"]
+            return CriticalValue(float(x["loss"]), tuple(x["index_set"]), index, x["k"])
 
         h = d["loss_histogram"]
+        ranks = d["ranks"] if "ranks" in d else {v: k for k, v in _MODES.items()}[d["mode"]]
         return cls(
             q=d["q"],
             p=d["p"],
-            mode=d["mode"],
+            ranks=ranks,
             method=d["method"],
             loss_kind=d["loss_kind"],
             loss_offset=d["loss_offset"],
@@ -153,7 +171,17 @@ class LandscapeSummary:
             timing=dict(d["timing"]),
         )
 
-    def save(self, directory) -> Path:
+    @property
+    def mode(self) -> str:
+        """Deprecated: ``"full-rank"`` or ``"all-ranks"``; use :attr:`ranks`."""
+        warnings.warn(
+            "LandscapeSummary.mode is deprecated: use .ranks ('full' or 'all')",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _MODES[self.ranks]
+
+    def save(self, directory: PathLike) -> Path:
         """Write ``directory/summary.json`` atomically; return its path."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
@@ -161,7 +189,7 @@ class LandscapeSummary:
         return d / "summary.json"
 
     @classmethod
-    def load(cls, path) -> LandscapeSummary:
+    def load(cls, path: PathLike) -> LandscapeSummary:
         """Read a summary from a run directory or a ``summary.json`` file.
 
         Examples
@@ -187,4 +215,4 @@ class LandscapeSummary:
         b.pop("timing")
         return a == b
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # equal summaries are not hashable

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -42,5 +43,21 @@ def warmup() -> float:
     return time.perf_counter() - t0
 
 
-#: Other modules register their own warm-up callables here (kept import-light).
-_EXTRA_WARMUPS: list = []
+#: Warm-up callables other modules registered (kept import-light: no imports here).
+_EXTRA_WARMUPS: list[Callable[[], None]] = []
+
+
+def register_warmup(fn: Callable[[], None]) -> Callable[[], None]:
+    """Add ``fn`` to what :func:`warmup` runs (modules call this at import); returns ``fn``.
+
+    Examples
+    --------
+    >>> from fastscape.warmup import register_warmup
+    >>> def compile_mine():
+    ...     pass
+    >>> register_warmup(compile_mine) is compile_mine
+    True
+    """
+    if fn not in _EXTRA_WARMUPS:
+        _EXTRA_WARMUPS.append(fn)
+    return fn

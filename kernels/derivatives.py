@@ -1,6 +1,6 @@
 """Product, loss, gradient, Hessian-vector product and full Hessian kernels.
 
-Conventions (THEORY.md 1-2): theta holds vec(W_1), ..., vec(W_H) row-major; layer
+Conventions (docs/theory.md): theta holds vec(W_1), ..., vec(W_H) row-major; layer
 k (0-based here) has shape (widths[k+1], widths[k]); sxx is (dx, dx), syx is
 (dy, dx). Loss l = 1/2 tr Syy - tr(W Syx^T) + 1/2 tr(W Sxx W^T) + mu/2 |theta|^2.
 """
@@ -23,7 +23,7 @@ def product(theta, widths, residual):
 
 @jit()
 def loss(theta, widths, sxx, syx, tr_syy, residual, mu):
-    """The loss of THEORY.md 1 plus mu/2 |theta|^2."""
+    """The loss (docs/theory.md) plus mu/2 |theta|^2."""
     w = product(theta, widths, residual)
     ws = mm(w, sxx)
     total = 0.5 * tr_syy
@@ -125,7 +125,7 @@ def _put(dst, start, src, transpose):
 
 @jit()
 def hessian_pack(theta, widths, sxx, syx, residual):
-    """THEORY.md's Hessian blocks, computed directly into flat buffers.
+    """docs/theory.md's Hessian blocks, computed directly into flat buffers.
 
     Returns flat float64 buffers ``A, B, U, V`` and int64 offsets ``oa, ob, ou, ov``
     (pair index i = k * H + l, block i is ``X[ox[i]:ox[i + 1]]`` row-major). The
@@ -196,7 +196,7 @@ def _fill_row(r, widths, off, mu, A, B, U, V, oa, ob, ou, ov, out):
     Its segment for layer l is the (d_l, d_(l-1)) matrix
     A_kl[a, :] (x) B_kl[b, :] + U_kl[b, :] (x) V_kl[a, :], written through views
     indexed from zero so that Numba's negative-index handling drops out and the
-    inner loop vectorises (3x faster than flat signed indexing). A separate
+    inner loop vectorises (flat signed indexing does not). A separate
     function, so the parallel loop's body is one call (fast parfor compilation).
     """
     H = widths.size - 1

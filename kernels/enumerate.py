@@ -1,4 +1,4 @@
-"""Streaming enumeration of the two-layer critical points (THEORY.md 3).
+"""Streaming enumeration of the two-layer critical points (docs/theory.md).
 
 A critical point is an index set S of k positions in the descending spectrum
 lambda_0 > ... > lambda_{q-1}; the kernels walk its complement T = [q] \\ S
@@ -25,10 +25,21 @@ chunking and the thread count (``fastscape.theory.critical_value`` computes the
 same float). Compiled with fastmath=False: nothing is reassociated.
 
 The Morse index is an integer: index = base - sum(T) with
-base = q(q-1)/2 - k(k-1)/2 + (q-k)(p-k) (the last term only for all-ranks runs).
+base = q(q-1)/2 - k(k-1)/2 + (q-k)(p-k), the compiled form of
+``fastscape.theory.morse_index_law`` for distinct eigenvalues (sum(S) = q(q-1)/2 -
+sum(T); a test compares the two on every subset of small q).
+
+Arguments travel in named tuples (:class:`Problem`, :class:`LowTables`,
+:class:`Bins`, :class:`Extremes`, :class:`ChunkOutputs`). Names: the *low part* L
+and *high part* H of the positions (``len_high = q - h``), ``n_low_sets`` /
+``n_high_sets`` subsets of one size in each, and the kept *lowest* / *highest*
+critical values (``n_lowest`` / ``n_highest`` kept so far out of ``cap_lowest`` /
+``cap_highest`` slots).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import prange
@@ -36,6 +47,77 @@ from numba import prange
 from ._jit import jit
 
 INT64_MAX = np.iinfo(np.int64).max
+
+
+class Problem(NamedTuple):
+    """The spectrum and sizes of one enumeration (the same for every chunk)."""
+
+    lam: np.ndarray  # (q,) descending eigenvalues
+    q: int
+    p: int  # hidden width
+    h: int  # split: low part [0, h), high part [h, q)
+    all_ranks: bool  # every |S| <= p (index shifted by (q-k)(p-k)), else |S| = p
+    offset: float  # loss = offset + 1/2 sum_{i not in S} lambda_i
+    binom: np.ndarray  # binomial_table(q)
+
+
+class LowTables(NamedTuple):
+    """Every subset T_L of the low part, from :func:`low_tables` (colex within each size)."""
+
+    sums: np.ndarray  # fixed-order sum of lambda over T_L
+    possums: np.ndarray  # sum of the positions of T_L
+    hist: np.ndarray  # hist[a, s]: a-subsets with position sum s
+    order: np.ndarray  # each a-block by ascending sum (stable argsort, offset to the block)
+
+
+class Bins(NamedTuple):
+    """The loss histogram's edges and the threshold of ``count_below``."""
+
+    edges: np.ndarray  # nb + 1 increasing edges, the last bin closed
+    uniform: bool  # equal widths, far above rounding: the bin is computed, not searched
+    threshold: float  # count loss < threshold (-inf: count nothing)
+
+
+class Binning(NamedTuple):
+    """:class:`Bins` as the walk uses them (built once per kernel call)."""
+
+    ext: np.ndarray  # [-inf, e_0, ..., e_(nb-1), nextafter(e_nb, inf), inf]
+    uniform: bool
+    e0: float
+    inv_w: float  # nb / (e_nb - e_0)
+    top: float  # nb + 1.0, the overflow bin
+    threshold: float
+
+
+class Extremes(NamedTuple):
+    """Kept lowest / highest values and ranks; unused slots +-inf and rank -1."""
+
+    low_v: np.ndarray
+    low_r: np.ndarray
+    high_v: np.ndarray
+    high_r: np.ndarray
+
+
+class ChunkOutputs(NamedTuple):
+    """One row per chunk, zeroed / padded by the caller (see :func:`enumerate_chunks`)."""
+
+    counts: np.ndarray  # (C, n_index) sets per Morse index
+    hist: np.ndarray  # (C, nb + 2) underflow, bins, overflow
+    below: np.ndarray  # (C,) sets with loss < threshold
+    low_v: np.ndarray  # (C, cap_lowest), as in Extremes (flat: Numba's prange cannot
+    low_r: np.ndarray  # take a named tuple nested in another)
+    high_v: np.ndarray  # (C, cap_highest)
+    high_r: np.ndarray
+
+
+class Kept(NamedTuple):
+    """What one run of the innermost loop carries to the next."""
+
+    below: int
+    n_lowest: int
+    n_highest: int
+    lowest_worst: float  # the largest kept lowest value once all slots are full
+    highest_worst: float
 
 
 def binomial_table(n: int) -> np.ndarray:
@@ -99,7 +181,7 @@ def _bin_of(v, ext):
 
     ``ext`` = [-inf, e_0, ..., e_{nb-1}, nextafter(e_nb, inf), inf] (so the last bin
     is closed); a binary search, for edges that are not uniform. For uniform edges
-    ``_run`` computes the bin inline: the arithmetic guess (v - e_0) / w + 1 is off by
+    ``_aggregate_run`` computes the bin inline: the arithmetic guess (v - e_0) / w + 1 is off by
     at most one bin (the caller checks the width is far above rounding) and one
     branch-free step each way makes it exact.
     """
@@ -116,15 +198,20 @@ def _bin_of(v, ext):
 
 
 @jit(fastmath=False)
-def _insert_low(v, r, vals, ranks, n):
-    """Insert (v, r) into the n kept lowest (sorted by value, then rank). Return n."""
+def _insert_kept(v, r, vals, ranks, n, sign):
+    """Insert (v, r) into the n kept values, sorted by sign * value, then rank. Return n.
+
+    sign = 1.0 keeps the lowest values (ascending), -1.0 the highest (descending);
+    negation is exact, so the order is the same as comparing the values directly.
+    """
     cap = vals.shape[0]
     if n < cap:
         pos = n
         n += 1
     else:
         pos = cap - 1
-    while pos > 0 and (vals[pos - 1] > v or (vals[pos - 1] == v and ranks[pos - 1] > r)):
+    sv = sign * v
+    while pos > 0 and (sign * vals[pos - 1] > sv or (vals[pos - 1] == v and ranks[pos - 1] > r)):
         vals[pos] = vals[pos - 1]
         ranks[pos] = ranks[pos - 1]
         pos -= 1
@@ -134,65 +221,40 @@ def _insert_low(v, r, vals, ranks, n):
 
 
 @jit(fastmath=False)
-def _insert_high(v, r, vals, ranks, n):
-    """Insert (v, r) into the n kept highest (value descending, then rank). Return n."""
-    cap = vals.shape[0]
-    if n < cap:
-        pos = n
-        n += 1
-    else:
-        pos = cap - 1
-    while pos > 0 and (vals[pos - 1] < v or (vals[pos - 1] == v and ranks[pos - 1] > r)):
-        vals[pos] = vals[pos - 1]
-        ranks[pos] = ranks[pos - 1]
-        pos -= 1
-    vals[pos] = v
-    ranks[pos] = r
-    return n
-
-
-@jit(fastmath=False)
-def _run(
-    p_h,
-    tsum,
-    tpos,
-    tord,
-    i0,
-    i1,
-    r0,
-    offset,
-    idx0,
-    counts,
-    hist4,
-    ext,
-    uniform,
-    e0,
-    inv_w,
-    top,
-    threshold,
-    low_v,
-    low_r,
-    high_v,
-    high_r,
-    nl,
-    nhi,
-    low_worst,
-    high_worst,
-    below,
-    do_counts,
+def _aggregate_run(
+    p_h, tables, i0, i1, r0, offset, idx0, counts, hist4, bins, ext_out, kept, partial
 ):
     """The innermost loop: T_H fixed, T_L over table entries i0..i1-1 (rank r0 + i).
 
-    With do_counts False the run is a whole a-block of the table, and ``tord[i0:i1]``
-    lists it by ascending sum (stable): since v is a monotone (rounded) function of
-    the table sum, the lowest / highest values are then read from its two ends.
+    With ``partial`` False the run is a whole a-block of the table, and
+    ``tables.order[i0:i1]`` lists it by ascending sum (stable): since v is a monotone
+    (rounded) function of the table sum, the lowest / highest values are then read
+    from its two ends. Returns the updated :class:`Kept`.
     """
-    n_low = low_v.shape[0]
-    n_high = high_v.shape[0]
+    tsum = tables.sums
+    tpos = tables.possums
+    tord = tables.order
+    ext = bins.ext
+    uniform = bins.uniform
+    e0 = bins.e0
+    inv_w = bins.inv_w
+    top = bins.top
+    threshold = bins.threshold
+    low_v = ext_out.low_v
+    low_r = ext_out.low_r
+    high_v = ext_out.high_v
+    high_r = ext_out.high_r
+    below = kept.below
+    n_lowest = kept.n_lowest
+    n_highest = kept.n_highest
+    lowest_worst = kept.lowest_worst
+    highest_worst = kept.highest_worst
+    cap_lowest = low_v.shape[0]
+    cap_highest = high_v.shape[0]
     top_i = ext.shape[0] - 2  # ext[top_i] = nextafter(e_nb, inf)
     vmin = np.inf
     vmax = -np.inf
-    if do_counts:  # a partial run
+    if partial:
         for i in range(i0, i1):  # hot pass: branch-free, no calls
             v = offset + 0.5 * (p_h + tsum[i])
             counts[idx0 - tpos[i]] += 1
@@ -232,98 +294,81 @@ def _run(
                 hist4[i & 3, g] += 1
                 below += v < threshold  # nothing when threshold = -inf
     # rare passes: only when this run holds a new lowest / highest value
-    if vmin < low_worst or (nl < n_low and i1 > i0):
-        if do_counts:
+    if vmin < lowest_worst or (n_lowest < cap_lowest and i1 > i0):
+        if partial:
             for i in range(i0, i1):
                 v = offset + 0.5 * (p_h + tsum[i])
-                if v < low_worst or nl < n_low:
-                    nl = _insert_low(v, r0 + i, low_v, low_r, nl)
-                    if nl == n_low:
-                        low_worst = low_v[n_low - 1]
+                if v < lowest_worst or n_lowest < cap_lowest:
+                    n_lowest = _insert_kept(v, r0 + i, low_v, low_r, n_lowest, 1.0)
+                    if n_lowest == cap_lowest:
+                        lowest_worst = low_v[cap_lowest - 1]
         else:  # ascending values: stop past the kept worst (ties: lower rank wins)
             for j in range(i0, i1):
                 i = tord[j]
                 v = offset + 0.5 * (p_h + tsum[i])
-                if nl == n_low:
-                    if v > low_worst:
+                if n_lowest == cap_lowest:
+                    if v > lowest_worst:
                         break
-                    if v == low_worst and r0 + i > low_r[n_low - 1]:
+                    if v == lowest_worst and r0 + i > low_r[cap_lowest - 1]:
                         continue
-                nl = _insert_low(v, r0 + i, low_v, low_r, nl)
-                if nl == n_low:
-                    low_worst = low_v[n_low - 1]
-    if vmax > high_worst or (nhi < n_high and i1 > i0):
-        if do_counts:
+                n_lowest = _insert_kept(v, r0 + i, low_v, low_r, n_lowest, 1.0)
+                if n_lowest == cap_lowest:
+                    lowest_worst = low_v[cap_lowest - 1]
+    if vmax > highest_worst or (n_highest < cap_highest and i1 > i0):
+        if partial:
             for i in range(i0, i1):
                 v = offset + 0.5 * (p_h + tsum[i])
-                if v > high_worst or nhi < n_high:
-                    nhi = _insert_high(v, r0 + i, high_v, high_r, nhi)
-                    if nhi == n_high:
-                        high_worst = high_v[n_high - 1]
+                if v > highest_worst or n_highest < cap_highest:
+                    n_highest = _insert_kept(v, r0 + i, high_v, high_r, n_highest, -1.0)
+                    if n_highest == cap_highest:
+                        highest_worst = high_v[cap_highest - 1]
         else:  # descending values
             for j in range(i1 - 1, i0 - 1, -1):
                 i = tord[j]
                 v = offset + 0.5 * (p_h + tsum[i])
-                if nhi == n_high:
-                    if v < high_worst:
+                if n_highest == cap_highest:
+                    if v < highest_worst:
                         break
-                    if v == high_worst and r0 + i > high_r[n_high - 1]:
+                    if v == highest_worst and r0 + i > high_r[cap_highest - 1]:
                         continue
-                nhi = _insert_high(v, r0 + i, high_v, high_r, nhi)
-                if nhi == n_high:
-                    high_worst = high_v[n_high - 1]
-    return below, nl, nhi, low_worst, high_worst
+                n_highest = _insert_kept(v, r0 + i, high_v, high_r, n_highest, -1.0)
+                if n_highest == cap_highest:
+                    highest_worst = high_v[cap_highest - 1]
+    return Kept(below, n_lowest, n_highest, lowest_worst, highest_worst)
 
 
 @jit(fastmath=False)
-def _walk(
-    lam,
-    q,
-    k,
-    h,
-    shift,
-    lo,
-    hi,
-    offset,
-    binom,
-    tsum,
-    tpos,
-    thist,
-    tord,
-    ext,
-    uniform,
-    e0,
-    inv_w,
-    threshold,
-    counts,
-    hist,
-    low_v,
-    low_r,
-    high_v,
-    high_r,
-):
+def _walk(problem, tables, bins, k, lo, hi, counts, hist, ext_out):
     """Aggregate the k-sets of ranks lo..hi-1 (see the module docstring); return #below."""
+    lam = problem.lam
+    q = problem.q
+    h = problem.h
+    binom = problem.binom
+    offset = problem.offset
+    thist = tables.hist
+    shift = (q - k) * (problem.p - k) if problem.all_ranks else 0
     m = q - k
-    nh = q - h
+    len_high = q - h
     nbins = hist.shape[0]
-    top = nbins - 1.0
-    n_low = low_v.shape[0]
-    n_high = high_v.shape[0]
     base = q * (q - 1) // 2 - k * (k - 1) // 2 + shift
     hist4 = np.zeros((4, nbins), dtype=np.int64)  # interleaved: no store-load chain
     th = np.empty(m + 2, dtype=np.int64)
     part = np.empty(m + 2, dtype=np.float64)
-    nl = np.int64(0)  # not the literal 0: _run would compile a second, literal-typed build
-    nhi = np.int64(0)
-    low_worst = np.inf if n_low > 0 else -np.inf  # never triggers when nothing is kept
-    high_worst = -np.inf if n_high > 0 else np.inf
-    below = np.int64(0)
+    # np.int64, not the literal 0: the callee would compile a second, literal-typed
+    # build; the worst kept values never trigger when nothing is kept
+    kept = Kept(
+        np.int64(0),
+        np.int64(0),
+        np.int64(0),
+        np.inf if ext_out.low_v.shape[0] > 0 else -np.inf,
+        -np.inf if ext_out.high_v.shape[0] > 0 else np.inf,
+    )
     # find the block a holding rank lo
-    a = max(0, m - nh)
+    a = max(0, m - len_high)
     a_max = min(m, h)
     block0 = 0
     while a <= a_max:
-        size = binom[h, a] * binom[nh, m - a]
+        size = binom[h, a] * binom[len_high, m - a]
         if block0 + size > lo:
             break
         block0 += size
@@ -331,30 +376,27 @@ def _walk(
     r = lo
     while r < hi:
         b = m - a
-        n_l = binom[h, a]
-        n_h = binom[nh, b]
+        n_low_sets = binom[h, a]
+        n_high_sets = binom[len_high, b]
         toff = 0
         for a2 in range(a):
             toff += binom[h, a2]
-        r_h = (r - block0) // n_l
-        r_l = (r - block0) - r_h * n_l
-        unrank_colex(r_h, b, nh, binom, th)
-        th[b] = nh
+        r_h = (r - block0) // n_low_sets
+        r_l = (r - block0) - r_h * n_low_sets
+        unrank_colex(r_h, b, len_high, binom, th)
+        th[b] = len_high
         part[b] = 0.0
         s_h = 0
         for i in range(b - 1, -1, -1):
             part[i] = part[i + 1] + lam[h + th[i]]
             s_h += h + th[i]
         while True:
-            n_here = min(n_l - r_l, hi - r)
-            p_h = part[0]
+            n_here = min(n_low_sets - r_l, hi - r)
             idx0 = base - s_h
             start = toff + r_l
-            below, nl, nhi, low_worst, high_worst = _run(
-                p_h,
-                tsum,
-                tpos,
-                tord,
+            kept = _aggregate_run(
+                part[0],
+                tables,
                 start,
                 start + n_here,
                 r - start,
@@ -362,24 +404,12 @@ def _walk(
                 idx0,
                 counts,
                 hist4,
-                ext,
-                uniform,
-                e0,
-                inv_w,
-                top,
-                threshold,
-                low_v,
-                low_r,
-                high_v,
-                high_r,
-                nl,
-                nhi,
-                low_worst,
-                high_worst,
-                below,
-                n_here < n_l,
+                bins,
+                ext_out,
+                kept,
+                n_here < n_low_sets,
             )
-            if n_here == n_l:  # a whole table: add its position-sum histogram at once
+            if n_here == n_low_sets:  # a whole table: add its position-sum histogram at once
                 for ss in range(a * (a - 1) // 2, a * (2 * h - a - 1) // 2 + 1):
                     counts[idx0 - ss] += thist[a, ss]
             r += n_here
@@ -387,7 +417,7 @@ def _walk(
             if r >= hi:
                 break
             r_h += 1
-            if r_h >= n_h:
+            if r_h >= n_high_sets:
                 break
             # colex successor of T_H: T_H,0..j is a run; bump T_H,j, reset the run below
             j = 0
@@ -400,83 +430,52 @@ def _walk(
             s_h += 1
             for i in range(j, -1, -1):
                 part[i] = part[i + 1] + lam[h + th[i]]
-        block0 += n_l * n_h
+        block0 += n_low_sets * n_high_sets
         a += 1
     for c in range(4):
         for g in range(nbins):
             hist[g] += hist4[c, g]
-    return below
+    return kept.below
 
 
 @jit(parallel=True, fastmath=False)
-def enumerate_chunks(
-    lam,
-    q,
-    p,
-    h,
-    all_ranks,
-    ks,
-    los,
-    his,
-    offset,
-    binom,
-    tsum,
-    tpos,
-    thist,
-    tord,
-    edges,
-    uniform,
-    threshold,
-    counts,
-    hist,
-    below,
-    low_v,
-    low_r,
-    high_v,
-    high_r,
-):
-    """Aggregate every chunk c = (ks[c], los[c], his[c]) into row c of the outputs.
+def enumerate_chunks(problem, tables, bins, ks, los, his, out):
+    """Aggregate every chunk c = (ks[c], los[c], his[c]) into row c of ``out``.
 
-    tsum/tpos/thist come from :func:`low_tables`; tord lists each a-block of the table
-    by ascending sum (a stable argsort, offset to the block). counts (C, M) and
-    hist (C, nb + 2) int64 must be zeroed; low_v/high_v (C, n) are padded with
-    +inf/-inf and low_r/high_r (C, n) with -1 for unused slots. Each prange
-    iteration writes only its own rows.
+    ``problem`` is a :class:`Problem`, ``tables`` the :class:`LowTables` of
+    :func:`low_tables`, ``bins`` the :class:`Bins`, ``out`` a :class:`ChunkOutputs`
+    whose counts (C, M) and hist (C, nb + 2) int64 are zeroed and whose
+    low_v/high_v (C, n) are padded with +inf/-inf and low_r/high_r (C, n) with -1.
+    Each prange iteration writes only its own rows.
     """
+    edges = bins.edges
     nb = edges.shape[0] - 1
-    e0 = edges[0]
-    inv_w = nb / (edges[nb] - edges[0])
     ext = np.empty(nb + 3)
     ext[0] = -np.inf
     ext[1 : nb + 1] = edges[:nb]
     ext[nb + 1] = np.nextafter(edges[nb], np.inf)
     ext[nb + 2] = np.inf
+    binning = Binning(
+        ext, bins.uniform, edges[0], nb / (edges[nb] - edges[0]), nb + 1.0, bins.threshold
+    )
+    # plain locals in the prange body: Numba's parfor lowering silently dropped a store
+    # through a named-tuple attribute (``out.below[c] = ...``) in this loop
+    counts = out.counts
+    hist = out.hist
+    below = out.below
+    low_v = out.low_v
+    low_r = out.low_r
+    high_v = out.high_v
+    high_r = out.high_r
     for c in prange(ks.shape[0]):
-        k = ks[c]
-        shift = (q - k) * (p - k) if all_ranks else 0
         below[c] = _walk(
-            lam,
-            q,
-            k,
-            h,
-            shift,
+            problem,
+            tables,
+            binning,
+            ks[c],
             los[c],
             his[c],
-            offset,
-            binom,
-            tsum,
-            tpos,
-            thist,
-            tord,
-            ext,
-            uniform,
-            e0,
-            inv_w,
-            threshold,
             counts[c],
             hist[c],
-            low_v[c],
-            low_r[c],
-            high_v[c],
-            high_r[c],
+            Extremes(low_v[c], low_r[c], high_v[c], high_r[c]),
         )

@@ -2,10 +2,10 @@
 
 Blocks up to ``SMALL_BLOCK`` rows are reduced by a Householder loop compiled here;
 bigger ones by LAPACK ``dsytrd``. At the small sizes a LAPACK call costs more than the
-arithmetic, and OpenBLAS's level-2 routines inside ``dsytrd`` share work buffers:
-two threads reducing 24 x 24 blocks ran at 1.06x-1.32x of one thread's throughput
-(the loop here: 1.9x), and it is 20% faster on one thread as well. At 64 rows and
-above LAPACK is faster and scales (the loop does not vectorise as well).
+arithmetic, and OpenBLAS's level-2 routines inside ``dsytrd`` share work buffers, so
+two threads reducing small blocks barely beat one while the loop here scales (and is
+faster on one thread as well). From 64 rows up LAPACK is faster and scales (the loop
+does not vectorise as well).
 
 ``dsytrd`` comes from SciPy's ``scipy.linalg.cython_lapack``, the same LAPACK that
 Numba's own ``np.linalg`` support calls. Its address is registered with LLVM under a

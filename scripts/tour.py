@@ -514,6 +514,149 @@ SECTIONS = [
         assert all(k == "global_min" for t, k in ends if t < 1)
         """,
     ),
+    _s(
+        "topology",
+        "The global shape: two components of minima and the pass between them",
+        """
+        How many global minima are there, and how are they connected? The minima form
+        the GL(p) orbit A = U_S C, B = C^-1 U_S^T Syx Sxx^-1, and GL(p) has two
+        components: sign det(U_S^T A) cannot change inside the set of minima. Inside a
+        component a path through minima only exists (`minimum_path` builds it); between
+        the two every path must climb at least (lambda_p - lambda_(p+1)) / 2 (the sign
+        of det(U_S^T A) must pass through 0, and then Ky Fan's inequality bounds the
+        loss), and the pass through the index-1 saddle S = {1, 3} reaches that bound
+        (docs/topology.md has the proofs, also for deep networks: 2^m components for m
+        hidden layers of width rank r, 2^(m-1) when lambda_r = lambda_(r+1)). A
+        climbing-image nudged elastic band (Henkelman & Jonsson 2000; Draxler et al.
+        2018) started on the straight line between two minima finds the same barrier;
+        the straight line itself (Goodfellow et al. 2015) climbs higher. On the right,
+        the sublevel sets {loss <= c}: two components until c reaches the pass.
+        """,
+        r"""
+        widths = [dx, p, dy]
+        print("components of the global minima:", fastscape.global_min_components(m, widths),
+              "| deep, widths [5, 2, 2, 3, 4]:",
+              fastscape.global_min_components(m, [dx, 2, 2, 3, dy]))
+        a = fastscape.canonical_point(m, widths, [0, 1])
+        b = fastscape.canonical_point(m, widths, [0, 1], C=np.array([[1.5, 0.4], [-0.3, 0.8]]))
+        c = fastscape.canonical_point(m, widths, [0, 1], C=np.diag([-1.0, 2.0]))  # det C < 0
+        print("invariants sign det(U_S^T A): a", fastscape.component_of(a, m).signs,
+              " b", fastscape.component_of(b, m).signs, " c", fastscape.component_of(c, m).signs)
+        path = fastscape.minimum_path(a, b, m, n=64)
+        along = np.array([fastscape.loss(w, m) for w in path])
+        print(f"minimum_path a -> b: {len(path)} points, all global minima "
+              f"(loss spread {np.ptp(along):.1e})")
+        try:
+            fastscape.minimum_path(a, c, m)
+        except ValueError as err:
+            print("minimum_path a -> c:", str(err).split(" (")[0])
+        mp = fastscape.mountain_pass(m, widths)
+        print(f"mountain pass: barrier {mp.barrier:.4f} = (lambda_2 - lambda_3) / 2 = "
+              f"{(lam[1] - lam[2]) / 2:.4f}, through the saddle S = {mp.index_set}")
+        band = fastscape.neb(a, c, m, images=17, steps=2000, seed=0)
+        line = fastscape.interpolate(a, c, m, n=201)
+        print(f"a -> c: NEB barrier {band.barrier:.3f}, straight line rises "
+              f"{line.max() - along[0]:.3f}")
+        assert mp.barrier * (1 - 1e-9) <= band.barrier <= 1.03 * mp.barrier
+        levels = along[0] + mp.barrier * np.array([0.0, 0.99, 1.0, 2.0])
+        print("components of {loss <= min + c} for c / barrier = 0, 0.99, 1, 2:",
+              fastscape.sublevel_components(m, widths, levels).tolist())
+        fig = fplot.mountain_pass_figure(m, widths)
+        fig.savefig(FIG / "mountain_pass.png", dpi=100)
+        """,
+    ),
+    _s(
+        "skip",
+        "Li et al.'s Figure 12.1: random slices with and without skip connections, depth 8",
+        """
+        Li et al. (2018) compare random two-dimensional slices of networks with and
+        without skip connections, each direction filter-normalised (every row of every
+        W_k scaled to the norm of that row of the trained point). Here: one data set
+        y = R x + noise, a depth-8 residual net (I + W_8) ... (I + W_1) trained by
+        L-BFGS from W = 0, and the plain net with layers F_k = I + W_k: the same
+        end-to-end map, both at a global minimum. The plain slice climbs to thousands
+        within one filter-norm (every factor moves by its own size), the residual one
+        stays a smooth bowl (its layers are small, and so are their directions).
+        """,
+        r"""
+        import scipy.linalg
+        import scipy.optimize
+        from fastscape.slices import slice_grid
+
+        g8 = np.random.default_rng(12)
+        d8, H8 = 6, 8
+        R8 = scipy.linalg.expm(0.5 * g8.standard_normal((d8, d8)))
+        X8 = g8.standard_normal((500, d8))
+        m8 = fastscape.Moments.from_data(X8, X8 @ R8.T + 0.3 * g8.standard_normal((500, d8)))
+        w8 = [d8] * (H8 + 1)
+        fit = scipy.optimize.minimize(
+            lambda t: fastscape.loss(fastscape.unflatten(t, w8), m8, residual=True),
+            np.zeros(fastscape.num_params(w8)), method="L-BFGS-B",
+            jac=lambda t: fastscape.flatten(
+                fastscape.gradient(fastscape.unflatten(t, w8), m8, residual=True)),
+            options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 5000})
+        W_res = [w.copy() for w in fastscape.unflatten(fit.x, w8)]
+        W_plain = [np.eye(d8) + w for w in W_res]
+        same = np.abs(fastscape.product(W_plain) - fastscape.product(W_res, residual=True)).max()
+        kinds = (fastscape.classify(W_plain, m8).kind,
+                 fastscape.classify(W_res, m8, residual=True).kind)
+        print(f"same end-to-end map (max difference {same:.1e}); kinds:", *kinds)
+        sl_plain = slice_grid(W_plain, m8, fastscape.random_directions(W_plain, seed=1),
+                              span=1.0, resolution=41, unit=False)
+        sl_res = slice_grid(W_res, m8, fastscape.random_directions(W_res, seed=1),
+                            span=1.0, resolution=41, residual=True, unit=False)
+        for name, sl in (("plain", sl_plain), ("residual", sl_res)):
+            print(f"{name:8}: loss {sl.center_loss:.4f} at the point, "
+                  f"max {sl.values.max():.4g} on [-1, 1]^2")
+        assert sl_plain.values.max() > 100 * sl_res.values.max()
+        fig = fplot.slice_panels([sl_plain, sl_res],
+                                 ["plain, depth 8", "residual (I + W_k), depth 8"], log=True)
+        fig.savefig(FIG / "skip_slices.png", dpi=90)
+        """,
+    ),
+    _s(
+        "dynamics",
+        "Gradient descent: saddle to saddle, and the same run in PyTorch",
+        """
+        Full-batch gradient descent from a tiny start (scale 1e-5) on data whose Sigma has
+        the well-separated eigenvalues 4, 1, 0.25, 0.0625: the loss sits on plateaus at the
+        critical values of S = (), (0,), (0, 1) and ends at the global minimum (0, 1, 2),
+        learning one mode at a time (Saxe, McClelland & Ganguli 2014; Jacot et al. 2021).
+        Then the same start is trained in PyTorch and read back with `from_torch`: the
+        weights agree with fastscape's run to rounding, and `locate` says where it stopped.
+        docs/dynamics.md has the closed forms and the statistics over many runs.
+        """,
+        r"""
+        import torch
+
+        Xd = 2.0 * np.eye(4)  # Sxx = I: Sigma = Syx Syx^T, eigenvalues 4, 1, 0.25, 0.0625
+        Yd = Xd @ np.diag([2.0, 1.0, 0.5, 0.25])
+        md = fastscape.Moments.from_data(Xd, Yd)
+        wd = [4, 3, 4]
+        start = fastscape.random_weights(wd, seed=1, scale=1e-5)
+        tr = fastscape.gradient_descent(start, md, lr=0.02, steps=6000, record_every=2)
+        for pl in tr.plateaus(md):
+            print(f"S = {str(pl.index_set):9}: steps {pl.start_step:4}-{pl.end_step:4}, loss "
+                  f"{pl.loss:.5f}, critical value {pl.critical_loss:.5f}, index {pl.morse_index}")
+        fplot.plot_learning_curve(tr, md).savefig(FIG / "trajectory.png", dpi=100)
+        plt.close("all")
+
+        net = fastscape.to_torch(start)  # float64 nn.Sequential of bias-free nn.Linear
+        opt = torch.optim.SGD(net.parameters(), lr=0.02)
+        Xt, Yt = torch.from_numpy(Xd), torch.from_numpy(Yd)
+        for _ in range(6000):
+            opt.zero_grad()
+            (0.5 * ((net(Xt) - Yt) ** 2).sum(1).mean()).backward()
+            opt.step()
+        trained = fastscape.from_torch(net)
+        gap = max(np.abs(a - b).max() for a, b in zip(trained, tr.weights))
+        print(f"PyTorch vs fastscape after 6000 steps: max |weight difference| {gap:.1e}")
+        loc = fastscape.locate(trained, md)
+        print(f"locate: nearest S = {loc.index_set}, loss gap {loc.loss_gap:.1e}, "
+              f"{loc.classification.kind}")
+        assert gap < 1e-8 and loc.classification.kind == "global_min"
+        """,
+    ),
 ]
 
 

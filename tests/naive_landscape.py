@@ -8,7 +8,7 @@ import numpy as np
 
 
 def brute_points(lam, p, all_ranks=False, offset=0.0):
-    """Every critical point as (loss, S, index, k), straight from THEORY.md 3.
+    """Every critical point as (loss, S, index, k), straight from the definitions.
 
     The index counts the pairs (i not in S, j in S) with lambda_i > lambda_j (the
     definition, not the sum-of-positions shortcut); the loss sums with numpy.

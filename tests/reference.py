@@ -1,6 +1,6 @@
 """Independent plain-numpy reference for the loss, gradient and Hessian (no fastscape code).
 
-Nothing here reuses the kernels' block formula (THEORY.md 2). The constructions are:
+Nothing here reuses the kernels' block formula (docs/theory.md). The constructions are:
 
 * loss: straight from raw data, 1/(2n) sum_i |y_i - W x_i|^2, or from moments,
   1/2 tr Syy - tr(W Syx^T) + 1/2 tr(W Sxx W^T); plus mu/2 |theta|^2.
@@ -83,7 +83,7 @@ def jacobian(ws, residual=False):
 
 
 def hessian_blocks(ws, sxx, syx, residual=False):
-    """THEORY.md's named blocks, pair index i = k * H + l: dicts keyed by i.
+    """docs/theory.md's named blocks, pair index i = k * H + l: dicts keyed by i.
 
     gn_r[i] = R_k^T R_l, gn_l[i] = L_k Sxx L_l^T and, for k < l, res_p[i] = R_l^T G L_k^T
     and res_m[i] = (F_(l-1) ... F_(k+1))^T (L_k = F_(k-1)...F_0, R_k = F_(H-1)...F_(k+1)).

@@ -1,4 +1,4 @@
-"""classify at points of any depth: the THEORY.md 5 rule, residual form, scale invariance.
+"""classify at points of any depth: the kind rule, residual form, scale invariance.
 
 References: gradients/Hessians from tests/reference.py, least squares and ridge
 solutions from numpy on raw data, minima by scipy L-BFGS.

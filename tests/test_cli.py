@@ -51,13 +51,15 @@ def test_enumerate_data_is_absolute(tmp_path, capsys):
     Y = X @ rng.standard_normal((4, 3))
     np.savez(tmp_path / "xy.npz", X=X, Y=Y)
     status, _, _ = run(
-        ["enumerate", "--data", str(tmp_path / "xy.npz"), "--p", "2", "--all-ranks",
+        ["enumerate", "--data", str(tmp_path / "xy.npz"), "--p", "2", "--ranks", "all",
          "--out", str(tmp_path / "r")],
         capsys,
     )  # fmt: skip
     assert status == 0
     d = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert d["loss_kind"].startswith("absolute") and d["mode"] == "all-ranks"
+    assert (
+        d["loss_kind"].startswith("absolute") and d["ranks"] == "all" and d["mode"] == "all-ranks"
+    )
     m = fastscape.Moments.from_data(X, Y)
     # the zero point S = {} has loss 1/2 tr Syy
     top = max(d["highest"], key=lambda v: v["loss"])
@@ -74,7 +76,26 @@ def test_enumerate_spectrum_file_sorted(tmp_path, capsys):
     assert status == 0
     d = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert d["spectrum"] == [5.0, 3.0, 2.0, 1.0]
-    assert d["lowest"][0] == {"loss": 1.5, "index_set": [0, 1], "index": 0, "k": 2}
+    assert d["lowest"][0] == {
+        "loss": 1.5, "index_set": [0, 1], "morse_index": 0, "index": 0, "k": 2
+    }  # fmt: skip
+
+
+def test_deprecated_all_ranks_flag_still_works(tmp_path, capsys):
+    status, _, err = run(
+        ["enumerate", "--random", "5", "--p", "2", "--all-ranks", "--quiet", "--out",
+         str(tmp_path / "r")],
+        capsys,
+    )  # fmt: skip
+    assert status == 0 and "--all-ranks is deprecated: use --ranks all" in err
+    d = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert d["ranks"] == "all" and d["total"] == 1 + 5 + 10
+    status, _, err = run(
+        ["enumerate", "--random", "5", "--p", "2", "--all-ranks", "--ranks", "full", "--out",
+         str(tmp_path / "s")],
+        capsys,
+    )  # fmt: skip
+    assert status == 1 and "contradicts" in err
 
 
 def test_closed_form_option(tmp_path, capsys):
@@ -135,6 +156,7 @@ def test_argparse_errors_exit_2(capsys):
     assert "integer >= 1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script_runs_on_defaults(tmp_path):
     """The installed console script with only --p and --out: the embedded random spectrum."""
     r = subprocess.run(
@@ -161,15 +183,15 @@ def test_plot_subcommand(tmp_path, capsys, monkeypatch):
 
 def test_verify_hessian_agrees_and_can_fail(tmp_path, capsys, monkeypatch):
     out = tmp_path / "v"
-    args = ["enumerate", "--random", "7", "--p", "3", "--all-ranks", "--verify", "hessian"]
+    args = ["enumerate", "--random", "7", "--p", "3", "--ranks", "all", "--verify", "hessian"]
     status, text, _ = run([*args, "--out", str(out)], capsys)
     assert status == 0 and "all points agree" in text
     report = json.loads((out / "verify.json").read_text())
     assert report["checked"] == 1 + 7 + 21 + 35 and report["disagreements"] == []
     # a wrong index law must be caught by the Hessians
-    from fastscape.theory import counting
+    import fastscape.verify
 
-    monkeypatch.setattr(counting, "_index_of", lambda q, p, s, a: sum(s))
+    monkeypatch.setattr(fastscape.verify, "morse_index_distinct", lambda q, p, s: sum(s))
     status, _, err = run([*args, "--out", str(tmp_path / "w")], capsys)
     assert status == 1 and "disagree with the closed form" in err
     assert json.loads((tmp_path / "w" / "verify.json").read_text())["disagreements"]
@@ -185,6 +207,7 @@ def test_verify_hessian_refuses_large_q(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_progress_bar_on_a_terminal(tmp_path):
     """stderr on a (pseudo-)terminal: a tqdm bar with rate and ETA; quiet when piped."""
     import os
@@ -252,7 +275,7 @@ def test_messages_use_the_flags_not_the_library_names(tmp_path, capsys):
     assert status == 1 and "--resume" in err and "resume=True" not in err
     # a refused resume says in words what differs, with both values
     status, _, err = run(
-        ["enumerate", "--random", "9", "--p", "3", "--out", out, "--resume", "--all-ranks",
+        ["enumerate", "--random", "9", "--p", "3", "--out", out, "--resume", "--ranks", "all",
          "--lowest", "4"],
         capsys,
     )  # fmt: skip

@@ -54,8 +54,8 @@ def test_gaussian_binomial_large_is_exact_and_symmetric():
 @pytest.mark.parametrize("q,p", [(5, 2), (6, 6), (7, 3), (4, 6)])
 def test_index_counts_all_ranks(q, p):
     pts = brute_points(spectrum(q, q), p, all_ranks=True)
-    assert index_counts(q, p, all_ranks=True) == index_histogram(pts)
-    assert sum(index_counts(q, p, all_ranks=True)) == len(pts)
+    assert index_counts(q, p, ranks="all") == index_histogram(pts)
+    assert sum(index_counts(q, p, ranks="all")) == len(pts)
 
 
 def test_critical_value_matches_reference():
@@ -73,7 +73,7 @@ def test_loss_histogram_within_stated_bound(q, p, all_ranks):
     losses = np.array([pt[0] for pt in pts])
     edges = np.linspace(losses.min() - 0.1, losses.max() + 0.05, 17)
     for grid in (None, 0.05):
-        h = loss_histogram(lam, p, edges, all_ranks=all_ranks, grid=grid)
+        h = loss_histogram(lam, p, edges, ranks="all" if all_ranks else "full", grid=grid)
         d = h.error_bound
         assert h.underflow + sum(h.counts) + h.overflow == len(pts)
         for i, c in enumerate(h.counts):
@@ -112,11 +112,11 @@ def test_loss_histogram_moderate_q_against_engine():
 def test_lowest_values_match_brute_force(q, p, all_ranks, n):
     lam = spectrum(q, q + p)
     pts = sorted(brute_points(lam, p, all_ranks=all_ranks))
-    got = lowest_critical_values(lam, p, n, all_ranks=all_ranks)
+    got = lowest_critical_values(lam, p, n, ranks="all" if all_ranks else "full")
     assert len(got) == min(n, len(pts))
     for g, ref in zip(got, pts, strict=False):
         assert g.loss == pytest.approx(ref[0], rel=1e-13)
-        assert g.index_set == ref[1] and g.index == ref[2] and g.k == ref[3]
+        assert g.index_set == ref[1] and g.morse_index == ref[2] and g.k == ref[3]
 
 
 @pytest.mark.parametrize(
@@ -124,8 +124,10 @@ def test_lowest_values_match_brute_force(q, p, all_ranks, n):
 )
 def test_closed_form_equals_engine(q, p, all_ranks):
     lam = fastscape.random_spectrum(q, q)
-    e = fastscape.enumerate_landscape(lam, p, all_ranks=all_ranks, n_lowest=30, n_highest=0)
-    c = fastscape.count_landscape(lam, p, all_ranks=all_ranks, n_lowest=30)
+    e = fastscape.enumerate_landscape(
+        lam, p, ranks="all" if all_ranks else "full", n_lowest=30, n_highest=0
+    )
+    c = fastscape.count_landscape(lam, p, ranks="all" if all_ranks else "full", n_lowest=30)
     assert c.index_counts == e.index_counts  # exact
     assert [v.loss for v in c.lowest] == [v.loss for v in e.lowest]  # bitwise
     assert c.lowest == e.lowest
@@ -135,8 +137,8 @@ def test_closed_form_equals_engine(q, p, all_ranks):
 def test_lowest_ties_broken_like_the_engine():
     # 1 + 2 = 3: sets {0} and {1, 2} have equal complements' sums only by design below
     lam = np.array([4.0, 3.0, 2.0, 1.0])
-    e = fastscape.enumerate_landscape(lam, 2, all_ranks=True, n_lowest=11, n_highest=0)
-    c = lowest_critical_values(lam, 2, 11, all_ranks=True)
+    e = fastscape.enumerate_landscape(lam, 2, ranks="all", n_lowest=11, n_highest=0)
+    c = lowest_critical_values(lam, 2, 11, ranks="all")
     assert tuple(c) == e.lowest
 
 
@@ -146,7 +148,8 @@ def test_validation_messages():
     with pytest.raises(ValueError, match="tied"):
         lowest_critical_values([2.0, 1.0, 1.0], 1, 3)
     with pytest.raises(ValueError, match="p = 4 > q = 3"):
-        gaussian_binomial(3, 4) if False else index_counts(3, 4)
+        index_counts(3, 4)
+    assert gaussian_binomial(3, 4) == [0]  # no 4-subset of 3 positions
     with pytest.raises(ValueError, match="coarser grid"):
         loss_histogram(spectrum(30, 0), 15, [0.0, 1e-6, 2e-6])
     with pytest.raises(ValueError, match="n must be"):
@@ -161,3 +164,24 @@ def test_positions_outside_the_spectrum_are_refused(s):
         critical_value([4.0, 3.0, 2.0, 1.0], s)
     with pytest.raises(ValueError, match="distinct positions 0..3"):
         enumeration_rank(4, s)
+
+
+def test_deprecated_all_ranks_keyword_warns_and_still_works():
+    lam = spectrum(6, 0)
+    with pytest.warns(DeprecationWarning, match="ranks='all'"):
+        old = index_counts(6, 2, all_ranks=True)
+    assert old == index_counts(6, 2, ranks="all")
+    with pytest.warns(DeprecationWarning, match="ranks='full'"):
+        low = lowest_critical_values(lam, 2, 3, all_ranks=False)
+    assert low == lowest_critical_values(lam, 2, 3)
+    with pytest.warns(DeprecationWarning, match="use .morse_index"):
+        assert low[0].index == low[0].morse_index == 0
+    with pytest.warns(DeprecationWarning, match="all_ranks"):
+        s = fastscape.count_landscape(lam, 2, all_ranks=True, n_lowest=1)
+    assert s.ranks == "all" and s.total == 1 + 6 + 15
+    with pytest.warns(DeprecationWarning, match="use .ranks"):
+        assert s.mode == "all-ranks"
+    with pytest.raises(ValueError, match="contradicts"), pytest.warns(DeprecationWarning):
+        index_counts(6, 2, ranks="all", all_ranks=False)
+    with pytest.raises(ValueError, match="single size ranks=k is for critical_points"):
+        index_counts(6, 2, ranks=1)

@@ -1,7 +1,7 @@
 """critical_points: the inertia law on hundreds of random shapes, degenerate data, threads.
 
 Independent references: Sigma's spectrum by numpy.linalg.eigh, the index and nullity
-laws recomputed here from THEORY.md 3 by brute-force pair counting, Hessians from
+laws recomputed here from their definitions by brute-force pair counting, Hessians from
 tests/reference.py (Kronecker products, no kernel code).
 """
 
@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 import fastscape
 from fastscape import theory
-from fastscape.critical import _padded, _predict
+from fastscape._indexsets import padded
+from fastscape.critical import _predict
 
 
 def _moments(dx, dy, seed, *, rank=None, n=30, noise=0.4):
@@ -33,7 +34,7 @@ def _moments(dx, dy, seed, *, rank=None, n=30, noise=0.4):
 
 
 def _laws(m, s, p):
-    """THEORY.md 3 by explicit pair counting (no fastscape code)."""
+    """The two-layer laws by explicit pair counting (no fastscape code)."""
     sig = m.syx @ np.linalg.solve(m.sxx, m.syx.T)
     lam = np.sort(np.linalg.eigvalsh((sig + sig.T) / 2))[::-1]
     lam = lam[lam > 1e-9 * max(lam[0], np.linalg.norm(m.syy, 2))]
@@ -115,7 +116,7 @@ def test_laws_match_vectorised_predictions():
     lam = np.sort(rng.uniform(0.1, 5, 7))[::-1]
     lam[3] = lam[4]  # a tie
     sets = [s for k in range(5) for s in itertools.combinations(range(7), k)]
-    loss, index, null = _predict(lam, _padded(sets, 4), 4, 6, 8, 1e-12, 10.0)
+    loss, index, null = _predict(lam, padded(sets, 4), 4, 6, 8, 1e-12, 10.0)
     for i, s in enumerate(sets):
         assert loss[i] == pytest.approx(theory.critical_loss(lam, s, 10.0))
         assert index[i] == theory.morse_index(lam, s, 4, tie_tol=1e-12)
@@ -255,7 +256,7 @@ def test_memory_guard(monkeypatch):
     import fastscape.inertia as fi
 
     m = _moments(3, 2, 0)
-    monkeypatch.setattr(fi, "_available_memory", lambda: 1000)
+    monkeypatch.setattr(fi, "available_memory", lambda: 1000)
     with pytest.raises(MemoryError, match="GiB"):
         fastscape.critical_points(m, [3, 2, 2])
 

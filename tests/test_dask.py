@@ -39,6 +39,7 @@ def strip(d):
     return d
 
 
+@pytest.mark.slow
 def test_dask_summary_equals_local(cluster, tmp_path):
     lam = fastscape.random_spectrum(20, 11)
     kw = dict(chunk_size=5000, threshold=3.0, n_lowest=15, n_highest=15, bins=30)
@@ -49,7 +50,7 @@ def test_dask_summary_equals_local(cluster, tmp_path):
         share = _threads_per_worker(client)
         expected = max(1, os.cpu_count() // 2)  # 2 workers x 1 thread on this host
         assert sorted(share.values()) == [expected, expected]
-        plan = Plan.build(lam, 20, 10, False, 0.0, np.array([0.0, 1.0]), True, -np.inf, 0, 0)
+        plan = Plan.build(lam, 20, 10, "full", 0.0, np.array([0.0, 1.0]), True, -np.inf, 0, 0)
         assert plan.n_index == 10 * 10 + 1
         seen = client.gather(
             [client.submit(_threads_seen_by_task, plan, share, pure=False) for _ in range(4)]
@@ -59,17 +60,18 @@ def test_dask_summary_equals_local(cluster, tmp_path):
             lam, 10, client=client, out=tmp_path / "r", resume=True, **kw
         )
         again = fastscape.enumerate_landscape(
-            lam, 4, all_ranks=True, client=client, **{**kw, "chunk_size": 777}
+            lam, 4, ranks="all", client=client, **{**kw, "chunk_size": 777}
         )
     assert strip(remote.to_json()) == strip(local.to_json())
     assert remote.timing["scheduler"] == "dask"
-    ref = fastscape.enumerate_landscape(lam, 4, all_ranks=True, **kw)
+    ref = fastscape.enumerate_landscape(lam, 4, ranks="all", **kw)
     assert strip(again.to_json())["index_counts"] == ref.to_json()["index_counts"]
     assert {**strip(again.to_json()), "chunking": 0} == {**strip(ref.to_json()), "chunking": 0}
     # a resume through the cluster reuses every verified chunk file
     assert resumed == local and resumed.timing["sets_this_run"] == 0
 
 
+@pytest.mark.slow
 def test_cli_scheduler_address(cluster, tmp_path, capsys):
     args = ["enumerate", "--random", "16", "--seed", "2", "--p", "8", "--chunk-size", "999"]
     assert main([*args, "--out", str(tmp_path / "d"), "--scheduler", cluster.scheduler_address,
@@ -81,6 +83,7 @@ def test_cli_scheduler_address(cluster, tmp_path, capsys):
     assert strip(d) == strip(l_)
 
 
+@pytest.mark.slow
 def test_bad_scheduler_address_says_what_to_do():
     from fastscape.distributed import connect
 

@@ -30,7 +30,7 @@ def _sigma_spectrum(m):
 
 
 def _expected_kind(s, r, p, q, rep):
-    """THEORY.md 5 and the issue's expectations, from S and the representative alone."""
+    """The deep-network laws (docs/theory.md), from S and the representative alone."""
     top = tuple(range(min(p, q)))
     if s == top:
         return "global_min"

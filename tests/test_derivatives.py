@@ -42,6 +42,7 @@ def loss_term_scale(ws, m, residual, mu):
     )
 
 
+@pytest.mark.slow
 @derivative_settings
 @given(problems())
 def test_hessian_matches_reference(p):
@@ -149,7 +150,7 @@ def test_reference_hessian_is_finite_differences_of_reference_gradient():
 
 
 def test_closed_forms():
-    """THEORY.md: one layer, H = I (x) Sxx + mu I; H >= 3 at W = 0, Hessian mu I, gradient 0."""
+    """One layer: H = I (x) Sxx + mu I; H >= 3 at W = 0: Hessian mu I, gradient 0."""
     p = make_problem([4, 3], seed=1)
     m = moments_of(p)
     H = fastscape.hessian(p.weights, m, weight_decay=0.25)
@@ -225,7 +226,7 @@ def test_out_is_filled_in_place_and_every_entry_written():
 
 @pytest.mark.parametrize(("widths", "residual"), [([3, 5, 2, 4], False), ([3, 3, 3, 3, 3], True)])
 def test_packed_blocks_are_theorys_blocks(widths, residual):
-    """hessian_pack (what the fill reads) holds THEORY.md's named blocks, as documented."""
+    """hessian_pack (what the fill reads) holds docs/theory.md's named blocks, as documented."""
     p = make_problem(widths, residual=residual, seed=8)
     m = moments_of(p)
     theta = ref.flat(p.weights)

@@ -1,4 +1,4 @@
-"""The streaming enumeration engine against plain itertools references and THEORY.md 3."""
+"""The streaming enumeration engine against plain itertools references and the two-layer laws."""
 
 from __future__ import annotations
 
@@ -35,17 +35,19 @@ def test_engine_matches_brute_force(q, data, all_ranks, seed):
     lam = np.sort(np.random.default_rng(seed).uniform(0.05, 5.0, q))[::-1].copy()
     pts = brute_points(lam, p, all_ranks=all_ranks)
     losses = np.array([pt[0] for pt in pts])
-    thr = float(np.median(losses))
+    # a threshold in the widest gap between neighbouring losses: "strictly below" is then
+    # unambiguous whatever the rounding (strictness itself: test_threshold_is_strict)
+    ordered = np.unique(losses)
+    gaps = np.diff(ordered)
+    thr = float(ordered[-1] + 1.0 if gaps.size == 0 else ordered[np.argmax(gaps)] + gaps.max() / 2)
     s = fastscape.enumerate_landscape(
-        lam, p, all_ranks=all_ranks, bins=nb, n_lowest=4, n_highest=3, threshold=thr,
-        chunk_size=chunk,
+        lam, p, ranks="all" if all_ranks else "full", bins=nb, n_lowest=4, n_highest=3,
+        threshold=thr, chunk_size=chunk,
     )  # fmt: skip
     assert s.complete and s.total == s.counted == len(pts)
     assert list(s.index_counts) == index_histogram(pts)
     scale = max(1.0, float(losses.max()))
-    assert s.count_below == int(np.sum(losses < thr - 1e-12 * scale)) or s.count_below == int(
-        np.sum(losses < thr + 1e-12 * scale)
-    )
+    assert s.count_below == int(np.sum(losses < thr))
     hist = [s.hist_underflow, *s.hist_counts, s.hist_overflow]
     assert hist[0] == hist[-1] == 0 and sum(hist) == len(pts)  # default bins cover all
     ref = bin_counts(losses, s.hist_edges)
@@ -55,7 +57,7 @@ def test_engine_matches_brute_force(q, data, all_ranks, seed):
     order = sorted(pts, key=lambda pt: pt[0])
     for got, want in zip(s.lowest, order[:4], strict=False):
         assert got.loss == pytest.approx(want[0], rel=1e-13, abs=1e-13 * scale)
-        assert got.index == _index_by_definition(lam, got.index_set, p, all_ranks)
+        assert got.morse_index == _index_by_definition(lam, got.index_set, p, all_ranks)
     assert len(s.lowest) == min(4, len(pts)) and len(s.highest) == min(3, len(pts))
     for got, want in zip(s.highest, order[::-1][:3], strict=False):
         assert got.loss == pytest.approx(want[0], rel=1e-13, abs=1e-13 * scale)
@@ -77,8 +79,8 @@ def test_index_counts_equal_gaussian_binomial(q, p):
 
 
 def test_all_ranks_counts_equal_closed_form():
-    s = fastscape.enumerate_landscape(fastscape.random_spectrum(18, 2), 7, all_ranks=True)
-    assert list(s.index_counts) == index_counts(18, 7, all_ranks=True)
+    s = fastscape.enumerate_landscape(fastscape.random_spectrum(18, 2), 7, ranks="all")
+    assert list(s.index_counts) == index_counts(18, 7, ranks="all")
 
 
 def test_identical_for_any_thread_count_and_chunk_size():
@@ -95,8 +97,8 @@ def test_identical_for_any_thread_count_and_chunk_size():
             if ref is None:
                 ref = d
             assert d == ref  # bitwise: exact float repr in the JSON
-    s = fastscape.enumerate_landscape(lam, 5, all_ranks=True, threads=1, chunk_size=333, **kw)
-    t = fastscape.enumerate_landscape(lam, 5, all_ranks=True, threads=2, chunk_size=50_000, **kw)
+    s = fastscape.enumerate_landscape(lam, 5, ranks="all", threads=1, chunk_size=333, **kw)
+    t = fastscape.enumerate_landscape(lam, 5, ranks="all", threads=2, chunk_size=50_000, **kw)
     assert {**strip(s), "chunking": 0} == {**strip(t), "chunking": 0}
 
 
@@ -112,8 +114,8 @@ def test_chunks_cut_into_pieces_merge_exactly():
     q, p = 16, 7
     lam = np.arange(q, 0, -1.0)
     edges, uniform = _edges(lam, p, False, 0.0, 40)
-    plan = engine.Plan.build(lam, q, p, False, 0.0, edges, uniform, float(lam.sum() / 4), 9, 7)
-    chunks = engine._chunk_plan(q, plan.ks, 1500)
+    plan = engine.Plan.build(lam, q, p, "full", 0.0, edges, uniform, float(lam.sum() / 4), 9, 7)
+    chunks = engine.chunk_plan(q, plan.ks, 1500)
     ref = engine.compute_chunks(plan, chunks, min_piece=10**18)  # nothing cut
     previous = numba.get_num_threads()
     try:
@@ -164,7 +166,7 @@ def test_absolute_loss_from_moments_matches_direct_loss():
     X = rng.standard_normal((200, 6))
     Y = X @ rng.standard_normal((6, 5)) + 0.3 * rng.standard_normal((200, 5))
     m = fastscape.Moments.from_data(X, Y)
-    s = fastscape.enumerate_landscape(m, 2, all_ranks=True, n_lowest=30, n_highest=0)
+    s = fastscape.enumerate_landscape(m, 2, ranks="all", n_lowest=30, n_highest=0)
     assert s.loss_kind.startswith("absolute")
     lstar = np.linalg.solve(m.sxx, m.syx.T).T
     sigma = lstar @ m.syx.T
@@ -249,11 +251,52 @@ def test_large_q_beyond_the_split_cap(q, p, all_ranks):
     """q > 32: the low part is capped at 16 positions; still exact against references."""
     lam = fastscape.random_spectrum(q, q)
     pts = brute_points(lam, p, all_ranks=all_ranks)
-    s = fastscape.enumerate_landscape(lam, p, all_ranks=all_ranks, n_lowest=20, n_highest=5,
-                                      chunk_size=97)  # fmt: skip
-    assert list(s.index_counts) == index_histogram(pts) == index_counts(q, p, all_ranks=all_ranks)
+    s = fastscape.enumerate_landscape(lam, p, ranks="all" if all_ranks else "full", n_lowest=20,
+                                      n_highest=5, chunk_size=97)  # fmt: skip
+    assert (
+        list(s.index_counts)
+        == index_histogram(pts)
+        == index_counts(q, p, ranks="all" if all_ranks else "full")
+    )
     order = sorted(pts, key=lambda pt: pt[0])
     assert [v.index_set for v in s.lowest] == [pt[1] for pt in order[:20]]
     assert [v.index_set for v in s.highest] == [pt[1] for pt in order[::-1][:5]]
-    c = fastscape.count_landscape(lam, p, all_ranks=all_ranks, n_lowest=20)
+    c = fastscape.count_landscape(lam, p, ranks="all" if all_ranks else "full", n_lowest=20)
     assert c.lowest == s.lowest
+
+
+def test_threshold_is_strict():
+    """count_below counts loss < threshold: a threshold equal to attained losses excludes them.
+
+    Integer eigenvalues make every loss a half-integer, exact in floating point.
+    """
+    lam = np.array([4.0, 3.0, 2.0, 1.0])
+    pts = brute_points(lam, 2)
+    losses = np.array([pt[0] for pt in pts])  # 1.5, 2.0, 2.5, 2.5, 3.0, 3.5
+    for thr in (2.5, 3.0):
+        s = fastscape.enumerate_landscape(lam, 2, threshold=thr, chunk_size=2)
+        assert s.count_below == int(np.sum(losses < thr)) < int(np.sum(losses <= thr))
+
+
+@pytest.mark.parametrize("all_ranks", [False, True])
+def test_kernel_index_is_the_python_index_law_on_every_set(all_ranks):
+    """The kernel counts index = base - sum(T) (its own compiled form of the law); one
+    chunk per set makes its index histogram that set's index, compared with
+    theory.morse_index_distinct and theory.morse_index for every subset, q <= 6."""
+    from fastscape import engine
+    from fastscape.landscape import _edges
+    from fastscape.theory import morse_index, morse_index_distinct, unrank_set
+
+    for q in range(1, 7):
+        lam = np.arange(q, 0, -1.0)
+        for p in range(1, q + 2 if all_ranks else q + 1):
+            edges, uniform = _edges(lam, p, all_ranks, 0.0, 4)
+            plan = engine.Plan.build(
+                lam, q, p, "all" if all_ranks else "full", 0.0, edges, uniform, -np.inf, 0, 0
+            )
+            chunks = [(k, r, r + 1) for k in plan.ks for r in range(math.comb(q, k))]
+            for (k, r, _), a in zip(chunks, engine.compute_chunks(plan, chunks), strict=True):
+                s = unrank_set(q, k, r)
+                law = morse_index_distinct(q, p, s)
+                assert np.flatnonzero(a["counts"]).tolist() == [law] and a["counts"].sum() == 1
+                assert law == morse_index(lam, s, p)

@@ -11,6 +11,7 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 import reference as ref
 import scipy.optimize
 
@@ -56,6 +57,7 @@ def _lbfgs_min(m, widths, seeds=3):
     return min(_lbfgs(m, widths, x0).fun for x0 in starts)
 
 
+@pytest.mark.slow
 def test_fact4_critical_iff_form():
     m, X, Y = _data(4, 3, seed=1)
     widths = [4, 2, 3]
@@ -77,7 +79,7 @@ def test_fact4_critical_iff_form():
     Q, _ = np.linalg.qr(rng.standard_normal((3, 2)))  # orthonormal, not eigenvectors
     sig = m.syx @ np.linalg.solve(m.sxx, m.syx.T)
     assert np.linalg.norm(Q @ Q.T @ sig - sig @ Q @ Q.T) > 1e-3 * np.linalg.norm(sig)
-    not_eig = [Q.T @ ls, Q]  # B = B_hat(A) (Fact 1) but A spans no eigenvectors
+    not_eig = [Q.T @ ls, Q]  # B = B_hat(A), the optimal B for this A, but A spans no eigenvectors
     assert np.linalg.norm(ref.gradient(not_eig, m.sxx, m.syx)) > 1e-3 * scale
     assert fastscape.classify(not_eig, m).kind == "not_critical"
     mixed = U[:, :2] @ np.array([[1.0, 0.0], [0.0, 1.0]])
@@ -141,6 +143,7 @@ def test_fact6_count_and_all_others_saddles():
         assert every.disagreements == ()
 
 
+@pytest.mark.slow
 def test_fact7_no_other_local_minima():
     m, X, Y = _data(4, 4, seed=7)
     cps = fastscape.critical_points(m, [4, 2, 4])

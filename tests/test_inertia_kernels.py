@@ -159,7 +159,7 @@ def _canonical(seed, dx=7, p=3, dy=5):
 
 
 def test_canonical_hessians_split_per_hidden_unit_in_sigmas_eigenbasis():
-    """THEORY.md 3 structure: one block of dx + dy per used unit (exact zeros aside)."""
+    """Two-layer structure: one block of dx + dy per used unit (exact zeros aside)."""
     from fastscape.kernels.derivatives import hessian_serial
 
     from fastscape.inertia import _rotate_outputs

@@ -106,6 +106,7 @@ def test_source_stamps_follow_kernel_imports():
     assert len(set(_jit.SOURCE_HASHES.values())) > 1  # per file, not one hash for all
 
 
+@pytest.mark.slow
 def test_cache_written_by_other_sources_is_not_loaded(tmp_path):
     assert _cache_hits(tmp_path) == 0  # empty cache: compiled ...
     assert _cache_hits(tmp_path) == 1  # ... then loaded across processes
@@ -114,6 +115,7 @@ def test_cache_written_by_other_sources_is_not_loaded(tmp_path):
     assert _cache_hits(tmp_path) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["truncate", "garble", "foreign", "index"])
 def test_damaged_cache_files_are_recompiled(tmp_path, damage):
     assert _cache_hits(tmp_path) == 0
@@ -167,6 +169,7 @@ def test_cache_folder_from_the_environment(monkeypatch, tmp_path):
         assert _jit.cache_root() == tmp_path / "xdg" / "fastscape"
 
 
+@pytest.mark.slow
 def test_cache_command_shows_and_clears(monkeypatch, tmp_path, capsys):
     from fastscape.cli import main
 
@@ -223,6 +226,7 @@ def test_np_int_and_readonly_arguments_compile_one_variant():
     assert not any("uint64" in s for s in builds)
 
 
+@pytest.mark.slow
 def test_a_long_compile_is_announced_on_stderr(tmp_path):
     env = dict(os.environ, FASTSCAPE_CACHE_DIR=str(tmp_path), FASTSCAPE_COMPILE_NOTICE="0.05")
     code = "import numpy as np, fastscape.kernels.linalg as l; l.offsets_of(np.ones(3, 'int64'))"

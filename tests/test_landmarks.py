@@ -1,4 +1,4 @@
-"""Known landmarks of the deep linear landscape (seed 000, THEORY.md 4-5) as tests.
+"""Known landmarks of the deep linear landscape (docs/theory.md) as tests.
 
 References: tests/reference.py (plain-numpy loss, gradient, Hessian), numpy.linalg.eigh
 for Sigma's spectrum, scipy L-BFGS on the plain-numpy loss for minima.
@@ -95,6 +95,7 @@ def test_critical_values_are_the_closed_form(depth, widths, data):
     assert ref.loss_data(ws, X, Y) == pytest.approx(value, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("widths", [(3, 3, 3, 3), (3, 2, 4, 3), (2, 3, 3, 3, 2), (4, 3, 2, 2, 3)])
 def test_local_minima_from_random_starts_are_global(widths):
     X, Y, m = _data(widths[0], widths[-1], 3)
@@ -128,6 +129,7 @@ def _deep_wd_min_1d(sigma, depth, mu):
     return min(res.fun, 0.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [3, 4])
 @pytest.mark.parametrize("white", [True, False])
 def test_weight_decay_makes_zero_a_spurious_strict_local_minimum(depth, white):
@@ -170,7 +172,7 @@ def test_weight_decay_makes_zero_a_spurious_strict_local_minimum(depth, white):
     )
     assert best < c.loss - 0.05
     assert c.global_min_loss == pytest.approx(best, rel=1e-6, abs=1e-9)
-    if white:  # per singular value of Syx: balanced layers, a 1-D problem (THEORY.md 4-5)
+    if white:  # per singular value of Syx: balanced layers, a 1-D problem (docs/theory.md)
         sv = np.linalg.svd(m.syx, compute_uv=False)[: min(w)]
         value = 0.5 * np.trace(m.syy) + sum(_deep_wd_min_1d(s, depth, mu) for s in sv)
         assert best == pytest.approx(value, rel=1e-7, abs=1e-9)

@@ -112,3 +112,12 @@ def test_rank_deficient_and_singular():
     ws = fastscape.random_weights([5, 2, 3], seed=0)
     assert np.isfinite(fastscape.loss(ws, ms))
     assert np.all(np.isfinite(fastscape.hessian(ws, ms)))
+
+
+def test_rank_tol_is_the_deprecated_atol():
+    m = fastscape.Moments(np.eye(2), np.diag([2.0, 1e-3]), np.eye(2))
+    assert m.rank() == 2 and m.rank(atol=0.01) == 1
+    with pytest.warns(DeprecationWarning, match="pass atol="):
+        assert m.rank(0.01) == 1
+    with pytest.raises(ValueError, match="atol"):
+        m.rank(atol=-1.0)

@@ -47,7 +47,7 @@ def np_loss(ws, m, mu=0.0, residual=False):
 
 
 def brute_index_counts(q, p, ranks="full"):
-    """Counts of Morse indices by direct enumeration of index sets (THEORY.md 3)."""
+    """Counts of Morse indices by direct enumeration of index sets (docs/theory.md)."""
     top = min(p, q)
     ks = [top] if ranks == "full" else range(top + 1)
     counts = {}
@@ -73,7 +73,7 @@ def data(seed=0, n=300, dx=5, dy=4, svals=(2.0, 1.4, 0.9, 0.5)):
 
 
 def two_layer_point(m, S, p, seed=None):
-    """A = [U_S, 0] C, B = C^-1 [U_S^T L*; 0] (THEORY.md 3)."""
+    """A = [U_S, 0] C, B = C^-1 [U_S^T L*; 0] (docs/theory.md)."""
     vals, U = m.spectrum()
     L = m.least_squares()
     A = np.zeros((m.dy, p))
@@ -89,6 +89,7 @@ def two_layer_point(m, S, p, seed=None):
 # ------------------------------------------------------------------------ imports
 
 
+@pytest.mark.slow
 def test_import_fastscape_does_not_import_matplotlib():
     code = (
         "import sys, pkgutil, importlib, fastscape, fastscape.plot\n"
@@ -109,9 +110,8 @@ def test_only_plot_module_mentions_matplotlib():
     offenders = [
         p.name
         for p in root.rglob("*.py")
-        # plot.py and its standalone companions plot_*.py (re-exported by plot.py)
         if p.name != "plot.py"
-        and not p.name.startswith("plot_")
+        and not p.name.startswith("plot_")  # plot_topology.py etc.: figures only
         and "import matplotlib" in p.read_text()
     ]
     assert offenders == []
@@ -172,7 +172,7 @@ def test_critical_value_diagram_on_given_axes_and_errors():
 
 
 def test_critical_value_diagram_real_points():
-    """All two-layer critical points built from THEORY.md 3, classified by the law."""
+    """All two-layer critical points (Baldi and Hornik 1989), classified by the law."""
     m = data()
     vals = m.spectrum().values
     q, p = len(vals), 2
@@ -300,7 +300,7 @@ def test_hessian_spectrum_highlights_the_morse_index(S):
     ws = two_layer_point(m, S, p, seed=3)
     k = len(S)
     inv = sum(1 for i in range(q) if i not in S for j in S if vals[i] > vals[j])
-    index = inv + (q - k) * (p - k)  # THEORY.md 3
+    index = inv + (q - k) * (p - k)  # the two-layer law
     nullity = k * k + (p - k) * (m.dx + m.dy) - 2 * (q - k) * (p - k)
     n = fastscape.num_params([m.dx, p, m.dy])
     fig = fplot.hessian_spectrum(ws, m)
@@ -340,8 +340,14 @@ def test_hessian_spectrum_weight_decay_shifts_everything():
     fig = fplot.hessian_spectrum(ws, m, weight_decay=0.1)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels[:2] == ["negative (0)", "zero (0)"]
-    with pytest.raises(ValueError, match="tol"):
-        fplot.hessian_spectrum(ws, m, tol=-1.0)
+    with pytest.raises(ValueError, match="atol"):
+        fplot.hessian_spectrum(ws, m, atol=-1.0)
+    # tol= is the deprecated (absolute) spelling of atol=
+    with pytest.warns(DeprecationWarning, match="pass atol="):
+        old = fplot.hessian_spectrum(ws, m, weight_decay=0.1, tol=0.2)
+    new = fplot.hessian_spectrum(ws, m, weight_decay=0.1, atol=0.2)
+    texts = [[t.get_text() for t in f.axes[0].get_legend().get_texts()] for f in (old, new)]
+    assert texts[0] == texts[1] and texts[1][1] != "zero (0)"  # 0.1 <= atol: all zero
 
 
 # --------------------------------------------------------------------- loss slice
@@ -394,7 +400,7 @@ def test_slice_centre_and_default_directions(S, kind):
 
 
 def test_slice_flat_direction_with_weight_decay_and_residual():
-    # weight decay, whitened: A = U_S D, B = D V_S^T, D = sqrt(sigma - mu) (THEORY.md 4)
+    # weight decay, whitened: A = U_S D, B = D V_S^T, D = sqrt(sigma - mu) (docs/theory.md)
     rng = np.random.default_rng(2)
     dx, dy, p, mu = 4, 3, 2, 0.1
     u, _ = np.linalg.qr(rng.standard_normal((dy, dy)))
@@ -484,11 +490,12 @@ def test_plot_run_dir_writes_pngs(tmp_path):
     assert fplot.plot_run_dir(tmp_path / "summary.json") == paths
 
 
+@pytest.mark.slow
 def test_plot_run_dir_on_a_real_enumeration(tmp_path):
     """An enumeration run directory (issue 5's engine) drawn as `fastscape plot DIR` does."""
     q, p = 7, 3
     run = tmp_path / "run"
-    s = fastscape.enumerate_landscape(fastscape.random_spectrum(q, 1), p, all_ranks=True, out=run)
+    s = fastscape.enumerate_landscape(fastscape.random_spectrum(q, 1), p, ranks="all", out=run)
     paths = fplot.plot_run_dir(run)
     assert {x.name for x in paths} == {"index_counts.png", "lowest.png", "loss_histogram.png"}
     summary = json.loads((run / "summary.json").read_text())
@@ -510,6 +517,7 @@ def test_plot_run_dir_on_a_real_enumeration(tmp_path):
     assert fig.axes[0].get_yscale() == "log"
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(problems(max_depth=4, max_width=4))
 def test_slice_and_spectrum_properties(prob):

@@ -12,6 +12,7 @@ import fastscape
 from fastscape.deep_sweep import FAMILIES, random_factors, rank_rule_sweep, sweep_moments
 
 
+@pytest.mark.slow
 def test_sweep_depth3_all_widths_up_to_4_all_families():
     """H = 3, every width tuple in {1..4}^4 (256), every index set, all five families."""
     res = rank_rule_sweep((3,), 4, families=FAMILIES, seed=11)
@@ -22,6 +23,7 @@ def test_sweep_depth3_all_widths_up_to_4_all_families():
     assert res.points > 7000
 
 
+@pytest.mark.slow
 def test_sweep_depth4_all_widths_up_to_3_all_families():
     """H = 4, every width tuple in {1..3}^5 (243), every index set, all five families.
 
@@ -120,6 +122,7 @@ def test_not_critical_and_recovered_set():
     assert pred.kind == "strict_saddle" and pred.witness is None
 
 
+@pytest.mark.slow
 def test_scales_beyond_hessian_memory():
     """H = 4, width 160: N = 102,400 parameters (an 84 GB Hessian); the rule still answers."""
     rng = np.random.default_rng(2)

@@ -52,6 +52,7 @@ def test_pages_have_examples():
     assert len(EXAMPLES) >= 3  # plus the guide's two-layer and deep examples
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code, expected", EXAMPLES)
 def test_example_prints_what_it_says(code, expected):
     buf = io.StringIO()

@@ -1,4 +1,4 @@
-"""Residual networks (Hardt & Ma 2016; THEORY.md 6): Theorem 2 built, Theorem 1 tested."""
+"""Residual networks (Hardt and Ma 2016): Theorem 2 built, Theorem 1 tested."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ def test_bad_depth():
         fastscape.residual_global_min(np.eye(2), 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("d", "depth"), [(2, 3), (3, 2)])
 def test_theorem1_critical_points_in_the_ball_are_global(d, depth):
     """Minimise |grad|^2 from small and larger starts: critical points of every kind turn up;
@@ -92,3 +93,14 @@ def test_theorem1_critical_points_in_the_ball_are_global(d, depth):
         )
     assert found >= 4
     assert small.inside.any()
+
+
+def test_hardt_ma_tol_is_the_deprecated_grad_rtol():
+    m = fastscape.residual_moments(np.array([[1.3, 0.2], [-0.1, 0.9]]))
+    new = fastscape.hardt_ma_experiment(m, 2, starts=2, grad_rtol=1e-8)
+    with pytest.warns(DeprecationWarning, match="grad_rtol="):
+        old = fastscape.hardt_ma_experiment(m, 2, starts=2, tol=1e-8)
+    assert np.array_equal(old.inside, new.inside)
+    assert np.array_equal(old.grad_norms, new.grad_norms)
+    with pytest.raises(ValueError, match="grad_rtol must be a relative tolerance"):
+        fastscape.hardt_ma_experiment(m, 2, starts=1, grad_rtol=2.0)

@@ -60,6 +60,7 @@ def n_chunk_files(out):
     return len(list((out / "chunks").glob("c*.bin"))) if (out / "chunks").exists() else 0
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_gives_identical_summary(tmp_path, reference):
     rng = random.Random(1234)
     out = tmp_path / "run0"
@@ -92,7 +93,7 @@ def test_resume_refuses_other_inputs(tmp_path, capsys):
     for other in (
         ["--random", "10", "--seed", "1", "--p", "5"],  # another spectrum
         ["--random", "10", "--p", "4"],  # another p
-        ["--random", "10", "--p", "5", "--all-ranks"],  # another mode
+        ["--random", "10", "--p", "5", "--ranks", "all"],  # other ranks
         ["--random", "10", "--p", "5", "--chunk-size", "7"],  # another chunk plan
     ):
         assert main(["enumerate", *other, "--out", str(out), "--resume", "--quiet"]) == 1

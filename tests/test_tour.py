@@ -64,6 +64,7 @@ def section_output(stdout: str, key: str) -> str:
     return m.group(1)
 
 
+@pytest.mark.slow
 def test_tour_runs(tour_run):
     root, proc = tour_run
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -72,6 +73,7 @@ def test_tour_runs(tour_run):
         assert f"== [{sec.key}]" in proc.stdout
 
 
+@pytest.mark.slow
 def test_docs_match_the_script(tour_run):
     """docs/tour.md is what the script writes now (code, prose, output, figures)."""
     root, proc = tour_run
@@ -96,6 +98,7 @@ def test_readme_links_the_tour():
     assert load_tour().SECTIONS[1].code not in readme
 
 
+@pytest.mark.slow
 def test_figures_written_and_linked(tour_run):
     root, proc = tour_run
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -116,6 +119,7 @@ def brute_index_counts(q, p):
     return counts
 
 
+@pytest.mark.slow
 def test_printed_facts_hold(tour_run):
     """Re-check the printed numbers against independent references."""
     _, proc = tour_run

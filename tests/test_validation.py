@@ -202,7 +202,7 @@ def test_v_errors():
 
 
 def test_too_large_hessian_without_out(monkeypatch):
-    monkeypatch.setattr(fd, "_available_memory", lambda: 1000)
+    monkeypatch.setattr(fd, "available_memory", lambda: 1000)
     msg = raises(
         ValueError,
         lambda: fastscape.hessian(WS, M),
@@ -224,7 +224,7 @@ def test_memory_map_suggested_only_where_the_disk_can_hold_it(monkeypatch):
     from collections import namedtuple
 
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(fd, "_available_memory", lambda: 1000)
+    monkeypatch.setattr(fd, "available_memory", lambda: 1000)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1000, 0, 1000))
     msg = raises(ValueError, lambda: fastscape.hessian(WS, M), "fastscape.hvp", "would not fit")
     assert "open_memmap" not in msg
@@ -232,6 +232,7 @@ def test_memory_map_suggested_only_where_the_disk_can_hold_it(monkeypatch):
     raises(ValueError, lambda: fastscape.hessian(WS, M), "open_memmap", "GiB free")
 
 
+@pytest.mark.slow
 def test_transposed_data_get_a_hint_to_transpose():
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((500, 6)), rng.standard_normal((500, 6))

@@ -1,4 +1,4 @@
-"""Weight decay, two layers, whitened inputs (THEORY.md 4), and the deep whitened minimum.
+"""Weight decay, two layers, whitened inputs (docs/theory.md), and the deep whitened minimum.
 
 References: losses from tests/reference.py (with mu), Hessians from the Kronecker
 reference, global minima by scipy L-BFGS from several seeded starts.
@@ -48,6 +48,7 @@ def _lbfgs(m, widths, mu, starts=6):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dx, p, dy, mu", [(4, 2, 3, 0.8), (3, 3, 4, 0.5), (5, 1, 5, 1.2)])
 def test_closed_form_points_losses_indices_nullities(dx, p, dy, mu):
     m, s = _whitened(dx, dy, seed=dx * 10 + dy, svals=None)
@@ -99,7 +100,11 @@ def test_non_whitened_is_refused_with_reason():
         theory.weight_decay_critical_point(m, 1, [0], 0.1)
     # classify still works there
     c = fastscape.classify([np.zeros((1, 3)), np.zeros((2, 1))], m, weight_decay=0.1)
-    assert c.kind in {"strict_saddle", "non_strict_saddle", "local_min"}
+    # at W = 0 the Hessian is [[mu I, -Syx^T], [-Syx, mu I]] per hidden unit (p = 1): its
+    # eigenvalues are mu +- sigma_i(Syx) and mu, so the index is #{sigma_i > mu}
+    sv = np.linalg.svd(m.syx, compute_uv=False)
+    assert c.morse_index == int(np.sum(sv > 0.1)) and c.nullity == 0
+    assert c.kind == ("strict_saddle" if sv[0] > 0.1 else "local_min")
 
 
 def test_singular_value_at_threshold_warns():
@@ -108,6 +113,7 @@ def test_singular_value_at_threshold_warns():
         fastscape.critical_points(m, [3, 2, 3], weight_decay=1.0, verify=False)
 
 
+@pytest.mark.slow
 def test_deep_whitened_global_min_matches_numerical_descent():
     m, s = _whitened(3, 3, seed=5, svals=[2.0, 1.2, 0.6])
     for depth, mu in [(3, 0.1), (3, 0.3), (2, 0.4)]:

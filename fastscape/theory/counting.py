@@ -1,4 +1,4 @@
-"""Counting over all index sets without enumerating them (THEORY.md 3).
+"""Counting over all index sets without enumerating them (docs/theory.md).
 
 A two-layer critical point is an index set S of k <= p positions (0-based) in the
 descending spectrum lambda_0 > ... > lambda_{q-1} > 0 of Sigma. Its Morse index is
@@ -18,12 +18,16 @@ from __future__ import annotations
 import functools
 import heapq
 import math
+import warnings
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
+from .._indexsets import resolve_ranks
+from .._types import ArrayLike, IndexSet
 from .._validate import as_int
-from .laws import _set
+from .laws import as_index_set, morse_index_distinct
 
 __all__ = [
     "CriticalValue",
@@ -56,18 +60,19 @@ class HistogramTooLargeError(ValueError):
     """
 
 
-def _as_pq(q, p, all_ranks):
+def as_q_p(q: int, p: int, ranks: str) -> tuple[int, int]:
+    """(q, p) checked: q >= 1, p >= 1, and p <= q unless ``ranks == "all"``."""
     q = as_int(q, "q", 1)
     p = as_int(p, "p", 1, " (the hidden width)")
-    if p > q and not all_ranks:
+    if p > q and ranks != "all":
         raise ValueError(
             f"p = {p} > q = {q}: there is no full-rank critical point (C(q, p) = 0); "
-            "use p <= q, or all_ranks=True to count the rank-deficient points"
+            "use p <= q, or ranks='all' to count the rank-deficient points"
         )
     return q, p
 
 
-def _as_spectrum(spectrum) -> np.ndarray:
+def as_spectrum(spectrum) -> np.ndarray:
     lam = np.asarray(spectrum, dtype=np.float64)
     if lam.ndim != 1 or lam.size == 0:
         raise ValueError(f"spectrum must be a non-empty 1-D array, got shape {lam.shape}")
@@ -85,7 +90,7 @@ def _as_spectrum(spectrum) -> np.ndarray:
         i = int(np.flatnonzero(d == 0)[0])
         raise ValueError(
             f"spectrum has tied eigenvalues (positions {i} and {i + 1}); the index law "
-            "inv(S) = sum(S) - k(k-1)/2 assumes distinct eigenvalues (THEORY.md 3)"
+            "inv(S) = sum(S) - k(k-1)/2 assumes distinct eigenvalues (docs/theory.md)"
         )
     return np.ascontiguousarray(lam)
 
@@ -94,7 +99,7 @@ def gaussian_binomial(q: int, p: int) -> list[int]:
     """Coefficients of the Gaussian binomial [q choose p]_t, exact Python ints.
 
     Entry m is the number of p-subsets S of [q] with ``sum(S) - p(p-1)/2 = m``: the
-    number of full-rank critical points of Morse index m (THEORY.md 3). Computed
+    number of full-rank critical points of Morse index m (docs/theory.md). Computed
     as prod_{j=1..p} (1 - t^{q-p+j}) / (1 - t^j) one factor at a time (every
     partial product is a polynomial), on the lower half of the symmetric sequence.
 
@@ -106,7 +111,7 @@ def gaussian_binomial(q: int, p: int) -> list[int]:
     >>> sum(gaussian_binomial(32, 16)) == 601080390
     True
     """
-    q, p = _as_pq(q, p, all_ranks=True)
+    q, p = as_q_p(q, p, "all")
     if p > q:
         return [0]
     p = min(p, q - p)
@@ -125,9 +130,9 @@ def gaussian_binomial(q: int, p: int) -> list[int]:
             pad = (-(cur + 1)) % j
             ext = np.concatenate([c, np.zeros(pad, dtype=np.int64)]).reshape(-1, j)
             c = np.cumsum(ext, axis=0).ravel()[: cur + 1]
+        low: list[int] = [int(v) for v in c]
     else:
-        c = _gaussian_binomial_crt(q, p, half)
-    low = [int(v) for v in c]
+        low = [int(v) for v in _gaussian_binomial_crt(q, p, half)]
     return low + low[: deg - half][::-1] if deg % 2 else low + low[:-1][::-1]
 
 
@@ -182,22 +187,26 @@ def _gaussian_binomial_crt(q: int, p: int, half: int) -> list[int]:
     return vals[0].tolist()
 
 
-def index_counts(q: int, p: int, *, all_ranks: bool = False) -> list[int]:
+def index_counts(
+    q: int, p: int, *, ranks: str = "full", all_ranks: bool | None = None
+) -> list[int]:
     """Number of critical points of each Morse index, exact Python ints.
 
-    Full rank (``all_ranks=False``): the coefficients of [q choose p]_t. All ranks:
-    the sum over k <= min(p, q) of [q choose k]_t shifted by (q - k)(p - k).
+    ``ranks="full"`` (|S| = p): the coefficients of [q choose p]_t. ``ranks="all"``
+    (every |S| = k <= p): the sum over k <= min(p, q) of [q choose k]_t shifted by
+    (q - k)(p - k). ``all_ranks=`` is the deprecated spelling of ``ranks``.
 
     Examples
     --------
     >>> from fastscape.theory import index_counts
     >>> index_counts(3, 1)
     [1, 1, 1]
-    >>> index_counts(3, 1, all_ranks=True)  # plus the zero point, index q * p = 3
+    >>> index_counts(3, 1, ranks="all")  # plus the zero point, index q * p = 3
     [1, 1, 1, 1]
     """
-    q, p = _as_pq(q, p, all_ranks)
-    if not all_ranks:
+    ranks = resolve_ranks(ranks, all_ranks)
+    q, p = as_q_p(q, p, ranks)
+    if ranks == "full":
         return gaussian_binomial(q, p)
     total: list[int] = []
     for k in range(min(p, q) + 1):
@@ -208,13 +217,6 @@ def index_counts(q: int, p: int, *, all_ranks: bool = False) -> list[int]:
         for i, v in enumerate(coeffs):
             total[shift + i] += v
     return total
-
-
-def _index_of(q: int, p: int, index_set, all_ranks: bool) -> int:
-    """Morse index inv(S) + (q - k)(p - k) of S (distinct eigenvalues, by positions)."""
-    s = sorted(int(i) for i in index_set)
-    k = len(s)
-    return sum(s) - k * (k - 1) // 2 + ((q - k) * (p - k) if all_ranks else 0)
 
 
 def split(q: int) -> int:
@@ -229,7 +231,7 @@ def split(q: int) -> int:
     return min(int(q) // 2, 16)
 
 
-def critical_value(spectrum, index_set, *, offset: float = 0.0) -> float:
+def critical_value(spectrum: ArrayLike, index_set: IndexSet, *, offset: float = 0.0) -> float:
     """The loss ``offset + 1/2 sum_{i not in S} lambda_i`` as the engine's exact float.
 
     With the complement T split at h = :func:`split` (q) into T_L (positions < h)
@@ -247,7 +249,7 @@ def critical_value(spectrum, index_set, *, offset: float = 0.0) -> float:
     lam = np.asarray(spectrum, dtype=np.float64)
     h = split(lam.size)
     mask = np.ones(lam.size, dtype=bool)
-    mask[_set(index_set, lam.size)] = False
+    mask[as_index_set(index_set, lam.size)] = False
     low = lam[:h][mask[:h]][::-1]
     high = lam[h:][mask[h:]][::-1]
     s_l = float(np.cumsum(low)[-1]) if low.size else 0.0
@@ -259,7 +261,7 @@ def _colex_rank(t) -> int:
     return sum(math.comb(x, j + 1) for j, x in enumerate(t))
 
 
-def enumeration_rank(q: int, index_set) -> int:
+def enumeration_rank(q: int, index_set: IndexSet) -> int:
     """Rank of S among the |S|-subsets in the engine's order (the tie-break key).
 
     Complement T = T_L + T_H split at h = split(q), a = |T_L|: ordered by a, then the
@@ -273,7 +275,7 @@ def enumeration_rank(q: int, index_set) -> int:
     [0, 1, 2, 3, 4, 5]
     """
     h = split(q)
-    ss = set(_set(index_set, q).tolist())
+    ss = set(as_index_set(index_set, q).tolist())
     t = [i for i in range(q) if i not in ss]
     m = len(t)
     t_l = [i for i in t if i < h]
@@ -346,13 +348,14 @@ class HistogramCounts(NamedTuple):
 
 
 def loss_histogram(
-    spectrum,
+    spectrum: ArrayLike,
     p: int,
-    edges,
+    edges: ArrayLike,
     *,
-    all_ranks: bool = False,
+    ranks: str = "full",
     offset: float = 0.0,
     grid: float | None = None,
+    all_ranks: bool | None = None,
 ) -> HistogramCounts:
     """Histogram of critical values by dynamic programming over the eigenvalues.
 
@@ -373,8 +376,8 @@ def loss_histogram(
         Hidden width.
     edges : array_like
         Increasing bin edges (at least two).
-    all_ranks : bool, optional
-        Count every |S| = k <= p, not only k = p.
+    ranks : {"full", "all"}, optional
+        |S| = p, or every |S| = k <= p (``all_ranks=`` is the deprecated spelling).
     offset : float, optional
         Added to every loss (0: the excess over the full-rank least-squares loss).
     grid : float, optional
@@ -398,8 +401,10 @@ def loss_histogram(
     >>> h.counts, h.underflow, h.overflow
     ((0, 1, 2), 0, 0)
     """
-    lam = _as_spectrum(spectrum)
-    q, p = _as_pq(lam.size, p, all_ranks)
+    ranks = resolve_ranks(ranks, all_ranks)
+    all_ranks = ranks == "all"
+    lam = as_spectrum(spectrum)
+    q, p = as_q_p(lam.size, p, ranks)
     edges = np.asarray(edges, dtype=np.float64)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
         raise ValueError("edges must be a 1-D increasing array of at least 2 bin edges")
@@ -412,40 +417,17 @@ def loss_histogram(
     if not np.isfinite(grid) or grid <= 0:
         raise ValueError(f"grid must be finite and > 0, got {grid}")
     u = np.rint(lam / grid).astype(np.int64)
-    umax = int(np.sort(u)[::-1][:n].sum())
-    big = math.comb(q, n) > _INT64_MAX
-    work = q * n * (umax + 1) * (20 if big else 1)  # Python-int additions cost ~20x
-    if (n + 1) * (umax + 1) > 50_000_000 or work > 4e9:
-        raise HistogramTooLargeError(
-            f"the histogram DP is too large: {(n + 1) * (umax + 1):,} cells, about "
-            f"{work:.2g} additions (grid = {grid:.3g}, n = {n} summed eigenvalues); pass a "
-            "coarser grid= (error_bound grows as n * grid / 4) or fewer bins, or skip the "
-            "histogram (count_landscape(..., bins=None))"
-        )
-    dtype = object if big else np.int64
-    cnt = np.zeros((n + 1, umax + 1), dtype=dtype)
-    cnt[0, 0] = 1
-    for i, ui in enumerate(u):
-        ui = int(ui)
-        for j in range(min(i + 1, n), 0, -1):
-            width = umax + 1 - ui
-            if width > 0:
-                cnt[j, ui:] = cnt[j, ui:] + cnt[j - 1, :width]
+    cnt = _subset_sum_counts(u, n, grid)
     tot = math.fsum(lam)
-    units = np.arange(umax + 1, dtype=np.float64) * grid
-    if use_complement:
+    units = np.arange(cnt.shape[1], dtype=np.float64) * grid
+    rows: Sequence[int]
+    if use_complement:  # the complement T = [q] \ S, |T| = q - p, is summed
         rows = [q - p]
         placed = offset + 0.5 * units
     else:
         rows = range(kmax + 1) if all_ranks else [p]
         placed = offset + 0.5 * (tot - units)
-    counts = [0] * (edges.size + 1)
-    bins = np.searchsorted(edges, placed, side="right")  # 0 under, 1..nb, nb + 1 over
-    bins[placed == edges[-1]] = edges.size - 1
-    for j in rows:
-        for b, c in zip(bins.tolist(), cnt[j].tolist(), strict=True):
-            if c:
-                counts[b] += int(c)
+    counts = _place_in_bins(edges, placed, cnt, rows)
     slack = (q + 4) * 2.0**-52 * (tot + abs(offset))
     return HistogramCounts(
         edges=edges,
@@ -457,20 +439,74 @@ def loss_histogram(
     )
 
 
+def _subset_sum_counts(u: np.ndarray, n: int, grid: float) -> np.ndarray:
+    """cnt[j, t] = the number of j-subsets (j <= n) of the integers u with sum t.
+
+    Exact: int64 while C(q, n) fits, Python ints beyond. HistogramTooLargeError when
+    the table or the number of additions would be too large (``grid`` is only named in
+    that message).
+    """
+    q = u.size
+    umax = int(np.sort(u)[::-1][:n].sum())
+    big = math.comb(q, n) > _INT64_MAX
+    work = q * n * (umax + 1) * (20 if big else 1)  # Python-int additions cost ~20x
+    if (n + 1) * (umax + 1) > 50_000_000 or work > 4e9:
+        raise HistogramTooLargeError(
+            f"the histogram DP is too large: {(n + 1) * (umax + 1):,} cells, about "
+            f"{work:.2g} additions (grid = {grid:.3g}, n = {n} summed eigenvalues); pass a "
+            "coarser grid= (error_bound grows as n * grid / 4) or fewer bins, or skip the "
+            "histogram (count_landscape(..., bins=None))"
+        )
+    cnt = np.zeros((n + 1, umax + 1), dtype=object if big else np.int64)
+    cnt[0, 0] = 1
+    for i, ui in enumerate(u.tolist()):
+        width = umax + 1 - ui
+        if width <= 0:
+            continue
+        for j in range(min(i + 1, n), 0, -1):
+            cnt[j, ui:] = cnt[j, ui:] + cnt[j - 1, :width]
+    return cnt
+
+
+def _place_in_bins(edges: np.ndarray, placed: np.ndarray, cnt: np.ndarray, rows) -> list[int]:
+    """[underflow, bin 0, ..., bin nb-1, overflow]: the counts of rows ``rows`` of ``cnt``,
+    column t placed at ``placed[t]`` (the last bin closed)."""
+    counts = [0] * (edges.size + 1)
+    bins = np.searchsorted(edges, placed, side="right")  # 0 under, 1..nb, nb + 1 over
+    bins[placed == edges[-1]] = edges.size - 1
+    for j in rows:
+        for b, c in zip(bins.tolist(), cnt[j].tolist(), strict=True):
+            if c:
+                counts[b] += int(c)
+    return counts
+
+
 class CriticalValue(NamedTuple):
     """One critical point: loss, index set (0-based positions), Morse index, rank k.
+
+    ``index`` is the deprecated name of ``morse_index``.
 
     Examples
     --------
     >>> from fastscape.theory import lowest_critical_values
     >>> lowest_critical_values([3.0, 2.0, 1.0], 2, 1)[0]
-    CriticalValue(loss=0.5, index_set=(0, 1), index=0, k=2)
+    CriticalValue(loss=0.5, index_set=(0, 1), morse_index=0, k=2)
     """
 
     loss: float
     index_set: tuple
-    index: int
+    morse_index: int
     k: int
+
+    @property
+    def index(self) -> int:  # type: ignore[override]
+        """Deprecated: use ``morse_index``."""
+        warnings.warn(
+            "CriticalValue.index is deprecated: use .morse_index",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.morse_index
 
 
 def _key(lam, q, s, offset):
@@ -479,7 +515,13 @@ def _key(lam, q, s, offset):
 
 
 def lowest_critical_values(
-    spectrum, p: int, n: int, *, all_ranks: bool = False, offset: float = 0.0
+    spectrum: ArrayLike,
+    p: int,
+    n: int,
+    *,
+    ranks: str = "full",
+    offset: float = 0.0,
+    all_ranks: bool | None = None,
 ) -> list[CriticalValue]:
     """The n lowest critical values with their index sets, by best-first search.
 
@@ -496,11 +538,12 @@ def lowest_critical_values(
     >>> [(v.loss, v.index_set) for v in lowest_critical_values([4.0, 2.0, 1.0], 1, 2)]
     [(1.5, (0,)), (2.5, (1,))]
     """
-    lam = _as_spectrum(spectrum)
-    q, p = _as_pq(lam.size, p, all_ranks)
+    ranks = resolve_ranks(ranks, all_ranks)
+    lam = as_spectrum(spectrum)
+    q, p = as_q_p(lam.size, p, ranks)
     n = as_int(n, "n", 0)
-    ks = range(min(p, q) + 1) if all_ranks else [p]
-    heap = []
+    ks = range(min(p, q) + 1) if ranks == "all" else [p]
+    heap: list[tuple[tuple[float, int, int], tuple[int, ...], int]] = []
     for k in ks:
         s = tuple(range(k))
         heapq.heappush(heap, (_key(lam, q, s, offset), s, k - 1))
@@ -531,4 +574,4 @@ def lowest_critical_values(
             t = s[: j - 1] + (s[j - 1] + 1,) + s[j:]
             heapq.heappush(heap, (_key(lam, q, t, offset), t, j - 1))
     found.sort()
-    return [CriticalValue(key[0], s, _index_of(q, p, s, all_ranks), len(s)) for key, s in found[:n]]
+    return [CriticalValue(key[0], s, morse_index_distinct(q, p, s), len(s)) for key, s in found[:n]]

@@ -1,4 +1,4 @@
-"""Per-point closed forms of THEORY.md 3-4: losses, Morse index and nullity laws.
+"""Per-point closed forms for two layers (docs/theory.md): losses, Morse index, nullity laws.
 
 Conventions: ``eigenvalues`` are the q positive eigenvalues lambda_1 >= ... >= lambda_q
 of Sigma = Syx Sxx^-1 Syx^T (descending, zeros already removed); an index set S is a
@@ -9,9 +9,15 @@ differ by at most ``tie_tol`` (0 = exact equality).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.optimize
+
+from .._types import ArrayLike, IndexSet
+
+if TYPE_CHECKING:
+    from ..moments import Moments
 
 __all__ = [
     "critical_loss",
@@ -20,6 +26,8 @@ __all__ = [
     "inversions",
     "is_whitened",
     "morse_index",
+    "morse_index_distinct",
+    "morse_index_law",
     "nullity",
     "ties",
     "weight_decay_critical_point",
@@ -38,7 +46,7 @@ def _values(eigenvalues) -> np.ndarray:
     return v
 
 
-def _set(index_set, q: int) -> np.ndarray:
+def as_index_set(index_set, q: int) -> np.ndarray:
     s = np.asarray(list(index_set), dtype=np.int64)
     if s.size and (s.min() < 0 or s.max() >= q or np.unique(s).size != s.size):
         raise ValueError(
@@ -56,7 +64,7 @@ def _pairs(values: np.ndarray, s: np.ndarray, tie_tol: float) -> tuple[int, int]
     return int(np.sum(li > lj + tie_tol)), int(np.sum(np.abs(li - lj) <= tie_tol))
 
 
-def critical_loss(eigenvalues, index_set: Sequence[int], trace_syy: float) -> float:
+def critical_loss(eigenvalues: ArrayLike, index_set: Sequence[int], trace_syy: float) -> float:
     """Loss 1/2 (tr Syy - sum_{i in S} lambda_i) at the critical points of S.
 
     Examples
@@ -66,11 +74,11 @@ def critical_loss(eigenvalues, index_set: Sequence[int], trace_syy: float) -> fl
     2.5
     """
     v = _values(eigenvalues)
-    s = _set(index_set, v.size)
+    s = as_index_set(index_set, v.size)
     return 0.5 * (float(trace_syy) - float(np.sum(v[s])))
 
 
-def global_min_loss_two_layer(eigenvalues, p: int, trace_syy: float) -> float:
+def global_min_loss_two_layer(eigenvalues: ArrayLike, p: int, trace_syy: float) -> float:
     """Global minimum of the loss with hidden width p: 1/2 (tr Syy - top-p sum).
 
     Examples
@@ -83,7 +91,7 @@ def global_min_loss_two_layer(eigenvalues, p: int, trace_syy: float) -> float:
     return 0.5 * (float(trace_syy) - float(np.sum(v[: max(int(p), 0)])))
 
 
-def inversions(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
+def inversions(eigenvalues: ArrayLike, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
     """inv(S) = #{(i, j): i not in S, j in S, lambda_i > lambda_j} (beyond tie_tol).
 
     Examples
@@ -93,10 +101,10 @@ def inversions(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -
     2
     """
     v = _values(eigenvalues)
-    return _pairs(v, _set(index_set, v.size), tie_tol)[0]
+    return _pairs(v, as_index_set(index_set, v.size), tie_tol)[0]
 
 
-def ties(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
+def ties(eigenvalues: ArrayLike, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
     """ties(S) = #{(i, j): i not in S, j in S, |lambda_i - lambda_j| <= tie_tol}.
 
     Examples
@@ -106,11 +114,33 @@ def ties(eigenvalues, index_set: Sequence[int], *, tie_tol: float = 0.0) -> int:
     1
     """
     v = _values(eigenvalues)
-    return _pairs(v, _set(index_set, v.size), tie_tol)[1]
+    return _pairs(v, as_index_set(index_set, v.size), tie_tol)[1]
 
 
-def morse_index(eigenvalues, index_set: Sequence[int], p: int, *, tie_tol: float = 0.0) -> int:
-    """Number of negative Hessian eigenvalues: inv(S) + (q - k)(p - k) (THEORY.md 3).
+def morse_index_law(inversions: Any, outside: Any, p: Any, k: Any) -> Any:
+    """The Morse index law of a two-layer critical point: inv(S) + (p - k) * outside.
+
+    The one implementation every part of fastscape uses (closed forms, the vectorised
+    predictions of ``critical_points``, the weight-decay law, the engine's Python side).
+    ``inversions`` = inv(S), the pairs i not in S, j in S with lambda_i > lambda_j;
+    ``outside`` = the directions i not in S that a free hidden unit could still learn
+    (q - k without weight decay, #{i not in S: sigma_i > mu} with it); ``k = |S| <= p``.
+    Each of the p - k free units has one descent direction per such i. Works on ints
+    and elementwise on integer arrays. The derivation is in docs/theory.md.
+
+    Examples
+    --------
+    >>> from fastscape.theory import morse_index_law
+    >>> morse_index_law(1, 2, 2, 1)  # inv = 1, q - k = 2 outside, one free unit
+    3
+    """
+    return inversions + (p - k) * outside
+
+
+def morse_index(
+    eigenvalues: ArrayLike, index_set: Sequence[int], p: int, *, tie_tol: float = 0.0
+) -> int:
+    """Number of negative Hessian eigenvalues: inv(S) + (q - k)(p - k).
 
     Examples
     --------
@@ -119,13 +149,37 @@ def morse_index(eigenvalues, index_set: Sequence[int], p: int, *, tie_tol: float
     (0, 3)
     """
     v = _values(eigenvalues)
-    s = _set(index_set, v.size)
+    s = as_index_set(index_set, v.size)
     q, k = v.size, s.size
-    return _pairs(v, s, tie_tol)[0] + (q - k) * max(int(p) - k, 0)
+    return int(morse_index_law(_pairs(v, s, tie_tol)[0], q - k, max(int(p), k), k))
+
+
+def morse_index_distinct(q: int, p: int, index_set: Sequence[int]) -> int:
+    """:func:`morse_index` for q distinct eigenvalues, from the positions alone.
+
+    With lambda_0 > ... > lambda_(q-1), inv(S) = sum(S) - k(k-1)/2 (position j in S is
+    passed by the j - (its rank in S) smaller positions outside S), so no eigenvalue
+    is needed: this is the index the enumeration engine counts. Exact Python ints.
+
+    Examples
+    --------
+    >>> from fastscape.theory import morse_index_distinct
+    >>> morse_index_distinct(3, 2, [0, 1]), morse_index_distinct(3, 2, [1])
+    (0, 3)
+    """
+    s = sorted(int(i) for i in index_set)
+    k = len(s)
+    return morse_index_law(sum(s) - k * (k - 1) // 2, int(q) - k, max(int(p), k), k)
 
 
 def nullity(
-    eigenvalues, index_set: Sequence[int], p: int, dx: int, dy: int, *, tie_tol: float = 0.0
+    eigenvalues: ArrayLike,
+    index_set: Sequence[int],
+    p: int,
+    dx: int,
+    dy: int,
+    *,
+    tie_tol: float = 0.0,
 ) -> int:
     """Zero Hessian eigenvalues: k^2 + (p-k)(dx+dy) - 2(q-k)(p-k) + ties(S).
 
@@ -136,15 +190,15 @@ def nullity(
     4
     """
     v = _values(eigenvalues)
-    s = _set(index_set, v.size)
+    s = as_index_set(index_set, v.size)
     q, k, p = v.size, s.size, int(p)
     return k * k + (p - k) * (dx + dy) - 2 * (q - k) * (p - k) + _pairs(v, s, tie_tol)[1]
 
 
 def whitened_hessian_spectrum(
-    eigenvalues, index_set: Sequence[int], p: int, dx: int, dy: int
+    eigenvalues: ArrayLike, index_set: Sequence[int], p: int, dx: int, dy: int
 ) -> np.ndarray:
-    """Hessian eigenvalues (ascending) at the canonical point when Sxx = I (THEORY.md 3).
+    """Hessian eigenvalues (ascending) at the canonical point when Sxx = I (docs/theory.md).
 
     Per j in S: k zeros and k copies of 1 + lambda_j; per pair i not in S, j in S:
     ((lambda_j + 1) +- sqrt((lambda_j - 1)^2 + 4 lambda_i)) / 2; per j in S, dy - q
@@ -158,7 +212,7 @@ def whitened_hessian_spectrum(
     array([0., 5.])
     """
     v = _values(eigenvalues)
-    s = _set(index_set, v.size)
+    s = as_index_set(index_set, v.size)
     q, k, p = v.size, s.size, int(p)
     rest = np.setdiff1d(np.arange(q), s)
     out = []
@@ -174,7 +228,7 @@ def whitened_hessian_spectrum(
     return np.sort(np.array(out + [0.0] * (n - len(out))))
 
 
-def is_whitened(sxx, *, rtol: float = 1e-10) -> bool:
+def is_whitened(sxx: ArrayLike, *, rtol: float = 1e-10) -> bool:
     """True when Sxx equals the identity within rtol (max-abs entrywise).
 
     Examples
@@ -188,8 +242,10 @@ def is_whitened(sxx, *, rtol: float = 1e-10) -> bool:
     return bool(np.max(np.abs(a - np.eye(a.shape[0])), initial=0.0) <= rtol)
 
 
-def weight_decay_loss(singular_values, index_set, weight_decay: float, trace_syy: float) -> float:
-    """f = 1/2 (tr Syy - sum_{i in S} (sigma_i - mu)^2), whitened two-layer (THEORY.md 4).
+def weight_decay_loss(
+    singular_values: ArrayLike, index_set: IndexSet, weight_decay: float, trace_syy: float
+) -> float:
+    """f = 1/2 (tr Syy - sum_{i in S} (sigma_i - mu)^2), whitened two-layer (docs/theory.md).
 
     Examples
     --------
@@ -198,12 +254,12 @@ def weight_decay_loss(singular_values, index_set, weight_decay: float, trace_syy
     1.375
     """
     s = _values(singular_values)
-    idx = _set(index_set, s.size)
+    idx = as_index_set(index_set, s.size)
     return 0.5 * (float(trace_syy) - float(np.sum((s[idx] - weight_decay) ** 2)))
 
 
 def weight_decay_global_min_loss(
-    singular_values, p: int, weight_decay: float, trace_syy: float
+    singular_values: ArrayLike, p: int, weight_decay: float, trace_syy: float
 ) -> float:
     """Global minimum of f (whitened, two layers): S = the top min(p, #{sigma > mu}).
 
@@ -220,7 +276,12 @@ def weight_decay_global_min_loss(
 
 
 def weight_decay_morse_index(
-    singular_values, index_set, p: int, weight_decay: float, *, tie_tol: float = 0.0
+    singular_values: ArrayLike,
+    index_set: IndexSet,
+    p: int,
+    weight_decay: float,
+    *,
+    tie_tol: float = 0.0,
 ) -> int:
     """#{(i not in S, j in S): sigma_i > sigma_j} + (p - k) #{i not in S: sigma_i > mu}.
 
@@ -231,14 +292,17 @@ def weight_decay_morse_index(
     2
     """
     s = _values(singular_values)
-    idx = _set(index_set, s.size)
+    idx = as_index_set(index_set, s.size)
     inv = _pairs(s, idx, tie_tol)[0]
     mask = np.ones(s.size, dtype=bool)
     mask[idx] = False
-    return inv + (int(p) - idx.size) * int(np.sum(s[mask] > weight_decay + tie_tol))
+    outside = int(np.sum(s[mask] > weight_decay + tie_tol))
+    return int(morse_index_law(inv, outside, int(p), idx.size))
 
 
-def weight_decay_nullity(singular_values, index_set, p: int, *, tie_tol: float = 0.0) -> int:
+def weight_decay_nullity(
+    singular_values: ArrayLike, index_set: IndexSet, p: int, *, tie_tol: float = 0.0
+) -> int:
     """k(k-1)/2 + k(p-k) (the O(p) orbit), plus ties(S) among the singular values.
 
     Examples
@@ -248,13 +312,20 @@ def weight_decay_nullity(singular_values, index_set, p: int, *, tie_tol: float =
     3
     """
     s = _values(singular_values)
-    idx = _set(index_set, s.size)
+    idx = as_index_set(index_set, s.size)
     k = idx.size
     return k * (k - 1) // 2 + k * (int(p) - k) + _pairs(s, idx, tie_tol)[1]
 
 
-def weight_decay_critical_point(moments, p: int, index_set, weight_decay: float, *, Q=None):
-    """[B, A] with A = [U_S D, 0] Q, B = Q^T [D V_S^T; 0], D = sqrt(sigma_S - mu) (THEORY.md 4).
+def weight_decay_critical_point(
+    moments: Moments,
+    p: int,
+    index_set: IndexSet,
+    weight_decay: float,
+    *,
+    Q: ArrayLike | None = None,
+) -> list[np.ndarray]:
+    """[B, A] with A = [U_S D, 0] Q, B = Q^T [D V_S^T; 0], D = sqrt(sigma_S - mu) (weight decay).
 
     Raises ValueError unless Sxx = I (within 1e-10): the closed form holds only for
     whitened inputs (for other Sxx the balanced critical points are not given by the
@@ -272,12 +343,12 @@ def weight_decay_critical_point(moments, p: int, index_set, weight_decay: float,
     """
     if not is_whitened(moments.sxx):
         raise ValueError(
-            "the weight-decay closed form (THEORY.md 4) needs whitened inputs, Sxx = I; this "
+            "the weight-decay closed form (docs/theory.md) needs whitened inputs, Sxx = I; this "
             "Sxx is not the identity, so no closed form is known. Whiten X first (X @ Sxx^-1/2) "
             "or use fastscape.classify on your own points"
         )
     u, sv, vt = np.linalg.svd(moments.syx)
-    idx = _set(index_set, sv.size)
+    idx = as_index_set(index_set, sv.size)
     k, p = idx.size, int(p)
     if k > p:
         raise ValueError(f"index set has {k} positions but the hidden width is p = {p}")
@@ -316,7 +387,7 @@ def _mode_value(sigma: float, depth: int, mu: float) -> float:
 
 
 def deep_weight_decay_global_min_loss(
-    singular_values, depth: int, p: int, weight_decay: float, trace_syy: float
+    singular_values: ArrayLike, depth: int, p: int, weight_decay: float, trace_syy: float
 ) -> float:
     """Global minimum of l + mu/2 sum |W_k|^2 with Sxx = I at depth H (numerical 1-D).
 
