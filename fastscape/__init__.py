@@ -35,6 +35,19 @@ from .landscape import count_landscape, enumerate_landscape, random_spectrum, sp
 from .moments import Moments, SingularInputError, Spectrum
 from .network import flatten, num_params, random_weights, unflatten, widths_of
 from .residual import HardtMaResult, hardt_ma_experiment, residual_global_min, residual_moments
+from .spectra import (
+    BlockSpectrum,
+    HessianDensity,
+    hessian_block_spectrum,
+    hessian_density,
+    hessian_diagonal,
+    hessian_frobenius,
+    hessian_trace,
+)
+from .spectra_classify import MatrixFreeClassification
+from .spectra_data import whitened_moments
+from .spectra_lanczos import EigenvalueConvergenceWarning, HessianEigenvalues, hessian_eigenvalues
+from .spectra_ops import HessianOperator
 from .summary import LandscapeSummary
 from .topology import (
     Component,
@@ -114,4 +127,17 @@ __all__ = [
     "neb",
     "random_directions",
     "sublevel_components",
+    "BlockSpectrum",
+    "EigenvalueConvergenceWarning",
+    "HessianDensity",
+    "HessianEigenvalues",
+    "HessianOperator",
+    "hessian_block_spectrum",
+    "hessian_density",
+    "hessian_diagonal",
+    "hessian_eigenvalues",
+    "hessian_frobenius",
+    "hessian_trace",
+    "MatrixFreeClassification",
+    "whitened_moments",
 ]

@@ -36,15 +36,17 @@ it) and |lambda_i - lambda_j| <= 1e-6 scale counts as a tie.
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 import scipy.optimize
 
+from . import classify_methods as _routes
 from . import theory as _th
 from ._blas import single_threaded_blas
 from ._tolerance import RTOL, gradient_scale, loss_tolerance, relative_tol
@@ -58,6 +60,7 @@ from .warmup import register_warmup
 
 __all__ = ["Classification", "Tolerances", "classify", "global_min_loss"]
 
+_log = logging.getLogger("fastscape")
 #: Hessian entries below DECOUPLE * rtol * |H|_F / N may be dropped to split the
 #: Hessian into blocks, only when Weyl's inequality certifies the inertia unchanged.
 DECOUPLE = 1e-3
@@ -431,7 +434,8 @@ def classify(
     residual: bool = False,
     weight_decay: float = 0.0,
     tol: float | None = None,
-) -> Classification:
+    method: str = "auto",
+) -> Classification | Any:  # Any: the matrix-free result type lives above this module
     """Classify one point of a network of any depth from its full Hessian (docs/theory.md).
 
     Rule: |grad| above tolerance -> "not_critical"; loss equal to ``global_min_loss``
@@ -455,10 +459,17 @@ def classify(
         mu in mu/2 sum_k |W_k|_F^2.
     tol : float, optional
         Relative tolerance replacing sqrt(eps).
+    method : {"auto", "dense", "matrix-free"}
+        "dense" forms the Hessian (exact inertia, O(N^3) time, 8 N^2 bytes);
+        "matrix-free" uses only Hessian-vector products and the rank rule
+        (``fastscape.spectra_classify``); "auto" goes matrix-free when the dense route
+        would not fit in memory or is estimated (from N) to take over a minute.
 
     Returns
     -------
     Classification
+        (a ``MatrixFreeClassification`` from the matrix-free route, which also says
+        which test decided the kind).
 
     Examples
     --------
@@ -473,9 +484,28 @@ def classify(
     """
     residual = as_flag(residual, "residual")
     mu = as_weight_decay(weight_decay)
+    method = _routes.check_method(method)
     m, ws, widths = prepare_point(weights, moments, residual)
     theta = np.concatenate([x.ravel() for x in ws])[None, :]
+    n_par = theta.shape[1]
+    if method == "auto":
+        fits = 8.0 * n_par * n_par <= 0.5 * available_memory()
+        dense_ok = fits and _routes.dense_seconds(n_par) <= _routes.DENSE_TIME_LIMIT
+        method = "dense" if dense_ok else "matrix-free"
     gmin, exact = global_min_reference(m, widths, residual, mu)
+    if method == "matrix-free":
+        rtol = relative_tol(tol)
+        fn = _factor_norms(theta, np.asarray(widths, dtype=np.int64), residual)
+        g_tol = rtol * (gradient_scale(fn, m)[0][0] + mu * float(np.linalg.norm(theta)))
+        return _routes.route("matrix-free")(ws, m, residual, mu, rtol, gmin, exact, g_tol)
+    if _routes.dense_seconds(n_par) > 10.0:
+        _log.warning(
+            "classify: dense route for N = %d parameters, estimated %.0f s (8 N^2 = %.2f GiB); "
+            "method='matrix-free' avoids the N x N Hessian",
+            n_par,
+            _routes.dense_seconds(n_par),
+            8.0 * n_par * n_par / 2**30,
+        )
     a = assess(
         theta,
         widths,
@@ -487,6 +517,8 @@ def classify(
         tol=tol,
         threads=1,
     )
+    if _routes.dense_seconds(n_par) > 10.0:
+        _log.warning("classify: dense route for N = %d done", n_par)
     return Classification(
         str(a.kind[0]),
         int(a.morse_index[0]),

@@ -628,3 +628,4 @@ from .plot_topology import mountain_pass_figure, slice_panels  # noqa: E402, F40
 
 __all__ += ["mountain_pass_figure", "slice_panels"]
 from .plot_dynamics import plot_learning_curve, plot_modes, plot_runs  # noqa: E402, F401
+from .plot_spectra import hessian_density  # noqa: E402, F401

@@ -187,7 +187,9 @@ def test_v_errors():
         f"N = {N}",
         "flatten",
     )
-    raises(ValueError, lambda: fastscape.hvp(WS, M, np.ones((N, 1))), "v must be 1-D", "ravel")
+    # (N, b) is a block of b vectors (columns); more dimensions are refused
+    assert fastscape.hvp(WS, M, np.ones((N, 1))).shape == (N, 1)
+    raises(ValueError, lambda: fastscape.hvp(WS, M, np.ones((N, 1, 1))), "v must be 1-D", "ravel")
     v = np.ones(N)
     v[3] = np.nan
     raises(ValueError, lambda: fastscape.hvp(WS, M, v), "v contains NaN")
