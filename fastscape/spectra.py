@@ -363,8 +363,8 @@ def _lanczos_probes(op, v, steps):
     b, n = v.shape
     q = np.empty((b, steps, n))
     q[:, 0] = v / np.linalg.norm(v, axis=1)[:, None]
-    alphas = [[] for _ in range(b)]
-    betas = [[] for _ in range(b)]
+    alphas: list[list[float]] = [[] for _ in range(b)]
+    betas: list[list[float]] = [[] for _ in range(b)]
     active = list(range(b))
     for j in range(steps):
         ws = op.apply_rows(np.ascontiguousarray(q[active, j]))

@@ -138,7 +138,9 @@ def classify_matrix_free(ws, m: Moments, residual, mu, rtol, gmin, exact, g_tol)
     if grad_norm > g_tol:
         return done("not_critical", "gradient")
     pred = predict_kind(ws, m, tol=rtol) if plain else None
-    laws = _two_layer_laws(ws, m, pred.index_set) if two_layer else (None, None)
+    laws = (
+        _two_layer_laws(ws, m, pred.index_set) if two_layer and pred is not None else (None, None)
+    )
     if abs(loss - gmin) <= l_tol:
         return done("global_min", "loss", 0, laws[1])
     if pred is not None and pred.kind == "non_strict_saddle":
