@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._blas import single_threaded_blas
+from ._types import Weights
 from ._validate import as_int
 from .kernels import spectra as _ks
 from .moments import Moments
@@ -45,7 +47,9 @@ def _grams(pt):
     return out
 
 
-def hessian_trace(weights, moments: Moments, *, residual=False, weight_decay=0.0) -> float:
+def hessian_trace(
+    weights: Weights, moments: Moments, *, residual: bool = False, weight_decay: float = 0.0
+) -> float:
     """The exact trace of the Hessian, sum_k tr(R_k^T R_k) tr(L_k Sxx L_k^T) + mu N.
 
     No sampling and no N x N memory: O(H d^3) work for any number of parameters.
@@ -77,7 +81,9 @@ def hessian_trace(weights, moments: Moments, *, residual=False, weight_decay=0.0
     return tr + pt.weight_decay * pt.n
 
 
-def hessian_diagonal(weights, moments: Moments, *, residual=False, weight_decay=0.0) -> np.ndarray:
+def hessian_diagonal(
+    weights: Weights, moments: Moments, *, residual: bool = False, weight_decay: float = 0.0
+) -> np.ndarray:
     """The exact diagonal of the Hessian, shape (N,), in the order of ``fastscape.flatten``.
 
     The entry of W_k[a, b] is (R_k^T R_k)[a, a] (L_k Sxx L_k^T)[b, b] + mu.
@@ -108,7 +114,9 @@ def hessian_diagonal(weights, moments: Moments, *, residual=False, weight_decay=
     return np.concatenate(parts) + pt.weight_decay
 
 
-def hessian_frobenius(weights, moments: Moments, *, residual=False, weight_decay=0.0) -> float:
+def hessian_frobenius(
+    weights: Weights, moments: Moments, *, residual: bool = False, weight_decay: float = 0.0
+) -> float:
     """The exact Frobenius norm |H|_F of the full Hessian, in O(H^2 d^3) work.
 
     Block (k, l), k < l, is A (x) B plus a swapped product with entries P[c, b] M[e, a],
@@ -170,7 +178,12 @@ class BlockSpectrum(NamedTuple):
 
 
 def hessian_block_spectrum(
-    weights, moments: Moments, layer: int, *, residual=False, weight_decay=0.0
+    weights: Weights,
+    moments: Moments,
+    layer: int,
+    *,
+    residual: bool = False,
+    weight_decay: float = 0.0,
 ) -> BlockSpectrum:
     """Exact spectrum of the Hessian's diagonal block for one layer, for any N.
 
@@ -284,7 +297,9 @@ class HessianDensity:
         span = float(x.max() - x.min())
         return span / 100 if span > 0 else max(abs(float(x.max())), 1.0) * 1e-2
 
-    def smooth(self, grid=None, *, width: float | None = None, points: int = 1000):
+    def smooth(
+        self, grid: ArrayLike | None = None, *, width: float | None = None, points: int = 1000
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The density convolved with a Gaussian kernel of standard deviation ``width``.
 
         Parameters
@@ -327,7 +342,7 @@ class HessianDensity:
             dens += norm * (np.exp(-0.5 * z * z) @ w[start : start + 256])
         return grid, dens
 
-    def wasserstein(self, eigenvalues) -> float:
+    def wasserstein(self, eigenvalues: ArrayLike) -> float:
         """Wasserstein-1 distance between this estimate and a list of eigenvalues.
 
         The integral of |F - G| over t, F and G the two distribution functions (each
@@ -396,14 +411,14 @@ def _lanczos_probes(op, v, steps):
 
 
 def hessian_density(
-    weights,
+    weights: Weights,
     moments: Moments,
     *,
     steps: int = 80,
     probes: int = 10,
     seed: int = 0,
-    residual=False,
-    weight_decay=0.0,
+    residual: bool = False,
+    weight_decay: float = 0.0,
 ) -> HessianDensity:
     """Estimate the Hessian's eigenvalue density by stochastic Lanczos quadrature.
 

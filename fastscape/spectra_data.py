@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validate import as_int, as_matrix
 from .moments import Moments
@@ -10,7 +11,7 @@ from .moments import Moments
 __all__ = ["whitened_moments"]
 
 
-def whitened_moments(eigenvalues, dx: int, dy: int, *, seed: int = 0) -> Moments:
+def whitened_moments(eigenvalues: ArrayLike, dx: int, dy: int, *, seed: int = 0) -> Moments:
     """Moments with Sxx = I and Sigma = Syx Syx^T of the given positive eigenvalues.
 
     Syx = U diag(sqrt(lambda)) V^T with random orthogonal U (dy x dy) and V (dx x dx)

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.linalg
 
 from ._blas import single_threaded_blas
+from ._types import Weights
 from ._validate import as_int
 from .moments import Moments
 from .spectra_ops import HessianOperator, check_real, prepare_point
@@ -121,7 +122,7 @@ def _check_which(which):
 
 
 def hessian_eigenvalues(
-    weights,
+    weights: Weights,
     moments: Moments,
     *,
     k: int = 1,
@@ -132,8 +133,8 @@ def hessian_eigenvalues(
     block: int | None = None,
     basis: int | None = None,
     max_matvecs: int | None = None,
-    residual=False,
-    weight_decay=0.0,
+    residual: bool = False,
+    weight_decay: float = 0.0,
 ) -> HessianEigenvalues:
     """k extreme eigenvalues of the Hessian, with multiplicities and residual bounds.
 

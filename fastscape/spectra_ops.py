@@ -12,8 +12,10 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._blas import single_threaded_blas
+from ._types import Weights
 from ._validate import as_flag, as_weight_decay, as_weights
 from .kernels import spectra as _ks
 from .moments import Moments, as_moments
@@ -90,7 +92,14 @@ class HessianOperator:
     ((2, 2), 2)
     """
 
-    def __init__(self, weights, moments: Moments, *, residual=False, weight_decay=0.0):
+    def __init__(
+        self,
+        weights: Weights | PreparedPoint,
+        moments: Moments,
+        *,
+        residual: bool = False,
+        weight_decay: float = 0.0,
+    ):
         pt = weights if isinstance(weights, PreparedPoint) else None
         if pt is None:
             pt = prepare_point(weights, moments, residual, weight_decay)
@@ -102,7 +111,7 @@ class HessianOperator:
         self.matvecs = 0
         self._sxx_identity = bool(np.array_equal(m.sxx, np.eye(m.dx)))
 
-    def matvec(self, v) -> np.ndarray:
+    def matvec(self, v: ArrayLike) -> np.ndarray:
         """H v for v of shape (N,) or (N, b) (a float64 array of the same shape)."""
         v = np.asarray(v, dtype=np.float64)
         n = self.shape[0]
