@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._inputs import prepare_inputs
 from ._types import ArrayLike, Weights
-from ._validate import as_flag, as_matrix, as_weight_decay, as_weights
+from ._validate import as_flag, as_matrix, as_weights
 from .kernels import derivatives as _k
-from .moments import Moments, as_moments
+from .moments import Moments
 from .spectra_ops import apply_kernel, primal_pieces
 
 #: A Hessian larger than this many bytes is refused without ``out`` (see ``hessian``).
@@ -29,27 +30,6 @@ class HessianTooLargeError(MemoryError, ValueError):
     >>> issubclass(fastscape.HessianTooLargeError, ValueError)
     True
     """
-
-
-def _prepare(weights, moments, residual, weight_decay):
-    """Checked float64 inputs for the kernels: (theta, widths, moments, residual, mu)."""
-    residual = as_flag(residual, "residual")
-    ws = as_weights(weights, residual=residual)
-    mu = as_weight_decay(weight_decay)
-    moments = as_moments(moments)
-    if ws[0].shape[1] != moments.dx:
-        raise ValueError(
-            f"weights[0] has {ws[0].shape[1]} columns but the data have dx = {moments.dx} "
-            f"inputs: W_1 must have shape (d_1, {moments.dx})"
-        )
-    if ws[-1].shape[0] != moments.dy:
-        raise ValueError(
-            f"weights[-1] has {ws[-1].shape[0]} rows but the data have dy = {moments.dy} "
-            f"outputs: W_H must have shape ({moments.dy}, d_(H-1))"
-        )
-    widths = np.array([ws[0].shape[1]] + [w.shape[0] for w in ws], dtype=np.int64)
-    theta = np.concatenate([w.ravel() for w in ws])
-    return theta, widths, moments, residual, mu
 
 
 def product(weights: Weights, *, residual: bool = False) -> np.ndarray:
@@ -87,7 +67,7 @@ def loss(
     >>> fastscape.loss([np.array([[0.0]])], m)
     5.0
     """
-    theta, widths, m, residual, mu = _prepare(weights, moments, residual, weight_decay)
+    theta, widths, m, residual, mu = prepare_inputs(weights, moments, residual, weight_decay)
     return float(_k.loss(theta, widths, m.sxx, m.syx, m.trace_syy, residual, mu))
 
 
@@ -105,7 +85,7 @@ def gradient(
     >>> fastscape.gradient([np.array([[1.0]]), np.array([[1.0]])], m)
     [array([[-1.]]), array([[-1.]])]
     """
-    theta, widths, m, residual, mu = _prepare(weights, moments, residual, weight_decay)
+    theta, widths, m, residual, mu = prepare_inputs(weights, moments, residual, weight_decay)
     out = np.empty_like(theta)
     _k.gradient(theta, widths, m.sxx, m.syx, residual, mu, out)
     off = np.concatenate(([0], np.cumsum(widths[1:] * widths[:-1])))
@@ -139,7 +119,7 @@ def hvp(
     array([[ 1., -1.],
            [-1.,  1.]])
     """
-    theta, widths, m, residual, mu = _prepare(weights, moments, residual, weight_decay)
+    theta, widths, m, residual, mu = prepare_inputs(weights, moments, residual, weight_decay)
     if isinstance(v, (list, tuple)) and v and np.ndim(v[0]) == 2:
         if len(v) != widths.size - 1:
             raise ValueError(
@@ -278,7 +258,7 @@ def hessian(
     array([[ 1., -1.],
            [-1.,  1.]])
     """
-    theta, widths, m, residual, mu = _prepare(weights, moments, residual, weight_decay)
+    theta, widths, m, residual, mu = prepare_inputs(weights, moments, residual, weight_decay)
     n = theta.size
     if out is None:
         need = 8 * n * n

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._inputs import prepare_inputs
 from ._types import ArrayLike, Seed, Weights, Widths
-from ._validate import as_flag, as_int, as_matrix, as_weight_decay, as_weights, as_widths
+from ._validate import as_int, as_matrix, as_widths
 from .dynamics_checks import as_lr, as_steps, check_tol, warn_divergence
 from .dynamics_plateaus import FamilyInfo, ModeBasis, Plateau, find_plateaus, mode_basis
 from .kernels import dynamics as _k
 from .moments import Moments, SingularInputError, as_moments
+from .network import unflatten
 from .theory.laws import is_whitened
 
 __all__ = ["Trajectory", "balanced_start", "gradient_descent", "sgd"]
@@ -159,17 +161,9 @@ def _modes(products, basis: ModeBasis | None):
 
 
 def _prepare(weights, moments, residual, weight_decay):
-    residual = as_flag(residual, "residual")
-    ws = as_weights(weights, residual=residual)
-    m = as_moments(moments)
-    if ws[0].shape[1] != m.dx or ws[-1].shape[0] != m.dy:
-        raise ValueError(
-            f"weights map {ws[0].shape[1]} inputs to {ws[-1].shape[0]} outputs but the data "
-            f"have dx = {m.dx}, dy = {m.dy}: W_1 needs {m.dx} columns and W_H {m.dy} rows"
-        )
-    widths = np.array([ws[0].shape[1]] + [w.shape[0] for w in ws], dtype=np.int64)
-    theta = np.concatenate([w.ravel() for w in ws])
-    return ws, m, widths, theta, residual, as_weight_decay(weight_decay)
+    theta, widths, m, residual, mu = prepare_inputs(weights, moments, residual, weight_decay)
+    ws = [w.copy() for w in unflatten(theta, widths)]  # not views: runs update theta in place
+    return ws, m, widths, theta, residual, mu
 
 
 def _unflatten(theta, widths):

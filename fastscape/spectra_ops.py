@@ -15,10 +15,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._blas import single_threaded_blas
+from ._inputs import prepare_inputs
 from ._types import Weights
-from ._validate import as_flag, as_weight_decay, as_weights
 from .kernels import spectra as _ks
-from .moments import Moments, as_moments
+from .moments import Moments
 
 __all__ = [
     "HessianOperator",
@@ -48,18 +48,7 @@ class PreparedPoint:
 
 def prepare_point(weights, moments, residual=False, weight_decay=0.0) -> PreparedPoint:
     """Check a point and its data; ValueError/TypeError with the fix on bad input."""
-    residual = as_flag(residual, "residual")
-    ws = as_weights(weights, residual=residual)
-    mu = as_weight_decay(weight_decay)
-    m = as_moments(moments)
-    if ws[0].shape[1] != m.dx or ws[-1].shape[0] != m.dy:
-        raise ValueError(
-            f"weights map {ws[0].shape[1]} inputs to {ws[-1].shape[0]} outputs but the data "
-            f"have dx = {m.dx}, dy = {m.dy}: W_1 needs shape (d_1, {m.dx}) and W_H shape "
-            f"({m.dy}, d_(H-1))"
-        )
-    widths = np.array([ws[0].shape[1]] + [w.shape[0] for w in ws], dtype=np.int64)
-    theta = np.concatenate([w.ravel() for w in ws])
+    theta, widths, m, residual, mu = prepare_inputs(weights, moments, residual, weight_decay)
     return PreparedPoint(theta, widths, m, residual, mu)
 
 

@@ -145,7 +145,7 @@ def test_bad_input_is_a_clear_value_error():
         fastscape.gradient_descent(ws, WHITE, lr=0.1, steps=3, record_every=0)
     with pytest.raises(ValueError, match="method"):
         fastscape.gradient_descent(ws, WHITE, lr=0.1, steps=3, method="adam")
-    with pytest.raises(ValueError, match="outputs but the data"):
+    with pytest.raises(ValueError, match="but the data have"):
         fastscape.gradient_descent([np.eye(2), np.ones((3, 2))], WHITE, lr=0.1, steps=3)
     with pytest.raises(TypeError, match="lr must be a real number"):
         fastscape.gradient_descent(ws, WHITE, lr="0.1", steps=3)

@@ -105,7 +105,7 @@ def test_locate_a_trained_point_and_critical_points():
         loc = fastscape.locate(ws, m)
         assert loc.index_set == best[1] and loc.distance == pytest.approx(best[0], rel=1e-10)
         assert loc.classification is None
-    with pytest.raises(ValueError, match="outputs but the data"):
+    with pytest.raises(ValueError, match="but the data have"):
         fastscape.locate([np.eye(3), np.ones((2, 3))], m)
 
 
