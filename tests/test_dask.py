@@ -19,7 +19,7 @@ from fastscape.engine import Plan
 def cluster():
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: never clash with another run on 8787
     ) as c:  # fmt: skip
         yield c
 
