@@ -149,9 +149,12 @@ def apply_kernel(theta, widths, sxx, buf, poff, mu, sxx_identity, vt, out):
     OpenBLAS's own threads synchronise at every product and stall when the cores are
     shared with other work (on a loaded 2-core machine a two-thread 500 x 500 product
     took 5x as long as a one-thread one); instead the kernels parallelise themselves
-    with single-threaded BLAS: a block of b >= 2 vectors runs one vector per Numba
-    thread, and a single vector (from ``SPLIT_FROM`` parameters) has the rows of each
-    product cut into ``SPLIT_PARTS`` parts run side by side.
+    with single-threaded BLAS. A block of b >= 2 vectors runs one vector per Numba
+    thread; a single vector (from ``SPLIT_FROM`` parameters) has the rows of each
+    product cut into ``SPLIT_PARTS`` parts run side by side. For blocks, cutting every
+    product was faster on an idle machine (N = 10^6, 2 cores: 58 against 65 ms per
+    vector) but slower when another process held a core (median 96 against 71 ms):
+    each of its 3H - 2 stages waits for the slower thread.
     """
     with single_threaded_blas():
         if vt.shape[0] > 1:

@@ -275,18 +275,65 @@ def hvp_apply_parallel(theta, widths, sxx, buf, poff, mu, sxx_identity, vt, outt
 
 @jit(parallel=True)
 def hvp_apply_split(theta, widths, sxx, buf, poff, mu, sxx_identity, vt, outt, parts):
-    """``hvp_apply`` for one vector (row 0) with every product's rows cut into ``parts``.
+    """``hvp_apply`` with every product's rows cut into ``parts`` run side by side.
 
-    Stage by stage (``_stage``), the parts of a stage run on different threads, each
-    writing its own rows; a row of a product is computed by the same BLAS call
-    whichever thread runs it, but BLAS kernels may round a row differently with a
-    different row count, so results agree with ``hvp_apply`` to rounding only.
+    The vectors (rows of vt) are taken one after the other; within one, stage by stage
+    (``_stage``), the parts of a stage run on different threads, each writing its own
+    rows of the stage's output. ``parts`` is fixed by the caller, not by the thread
+    count, so the result does not depend on the thread count.
     """
     fs, ls, ds = _pieces(widths, buf, poff)
     H = len(fs)
-    vs, outs, dls, dd = _tangents(widths, vt[0], outt[0], sxx_identity)
-    for s in range(3 * H - 2):
-        for i in prange(parts):
-            _stage(s, i, parts, sxx, fs, ls, ds, vs, outs, dls, dd, sxx_identity)
-    _add_decay(outt[0], vt[0], mu)
+    for j in range(vt.shape[0]):
+        vs, outs, dls, dd = _tangents(widths, vt[j], outt[j], sxx_identity)
+        for s in range(3 * H - 2):
+            for i in prange(parts):
+                _stage(s, i, parts, sxx, fs, ls, ds, vs, outs, dls, dd, sxx_identity)
+        _add_decay(outt[j], vt[j], mu)
     return outt
+
+
+@jit()
+def _norm(x):
+    acc = 0.0
+    for i in range(x.size):
+        acc += x[i] * x[i]
+    return np.sqrt(acc)
+
+
+@jit()
+def _cgs(basis, w):
+    """w -= basis^T (basis w): one classical Gram-Schmidt pass (two BLAS gemv)."""
+    c = np.dot(basis, w)
+    w -= np.dot(c, basis)
+
+
+@jit(parallel=True)
+def lanczos_steps(q, rows, j, w, beta_prev, alphas, betas):
+    """Step j of the Lanczos recurrences of probes ``rows`` (one probe per thread).
+
+    q is (probes, steps, N), q[r, :j+1] the orthonormal basis of probe r; w[i] holds
+    H q[rows[i], j] and becomes the next residual: minus alpha q_j and beta_prev[i]
+    q_(j-1) (three-term recurrence), then one classical Gram-Schmidt pass against the
+    whole basis and a second when the first removed most of it (norm below 0.7 of
+    what it was; Daniel, Gragg, Kaufman & Stewart 1976). Writes alphas[i] and the new
+    norm betas[i]. Probes are independent: one per iteration, disjoint outputs.
+    """
+    for i in prange(rows.size):
+        r = rows[i]
+        wi = w[i]
+        qj = q[r, j]
+        a = np.dot(wi, qj)
+        wi -= a * qj
+        if j > 0:
+            wi -= beta_prev[i] * q[r, j - 1]
+        before = _norm(wi)
+        basis = q[r, : j + 1]
+        _cgs(basis, wi)
+        beta = _norm(wi)
+        if beta < 0.7 * before:
+            _cgs(basis, wi)
+            beta = _norm(wi)
+        alphas[i] = a
+        betas[i] = beta
+    return 0
