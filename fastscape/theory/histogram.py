@@ -281,8 +281,8 @@ def loss_histogram(
             raise _too_large(lay, grid, n)
     total = sum(math.comb(q, k) for k in range(kmax + 1)) if all_rows else math.comb(q, n)
     rows = list(range(kmax + 1)) if all_rows else [n]
-    primes = primes_for(total)
-    if total < INT64_MAX and exact is not False:
+    primes = () if total < INT64_MAX and exact is not False else primes_for(total)
+    if not primes:
         how = "int64"
     elif exact or (exact is None and len(primes) * lay.work <= EXACT_WORK):
         how = "residues"
@@ -292,7 +292,7 @@ def loss_histogram(
         how = "float64"
         if total >= FLOAT_TOTAL_MAX:
             raise HistogramTooLargeError(
-                f"the counts (total {float(total):.3g} or more) overflow float64: pass "
+                f"the counts (total about 1e{len(str(total)) - 1}) overflow float64: pass "
                 "exact=True with a coarser grid= for exact integer counts, or skip the "
                 "histogram (count_landscape(..., bins=None))"
             )
