@@ -35,7 +35,8 @@ lam = fastscape.random_spectrum(q, 0)
 lo = theory.critical_value(lam, range(p))
 hi = theory.critical_value(lam, () if ranks == "all" else range(q - p, q))
 edges = np.linspace(lo, hi, 65)
-theory.loss_histogram(lam[:40], 20, np.linspace(0.0, 20.0, 5), ranks=ranks)  # load kernels
+for ex in (True, False):  # load (or compile) the int64 and float64 kernels
+    theory.loss_histogram(lam[:40], 20, np.linspace(0.0, 20.0, 5), ranks=ranks, exact=ex)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0, c0 = time.perf_counter(), time.process_time()
 h = theory.loss_histogram(lam, p, edges, ranks=ranks)
@@ -88,7 +89,7 @@ def peer(q=300, p=30):
     edges = np.linspace(
         theory.critical_value(lam, range(p)), theory.critical_value(lam, range(q - p, q)), 65
     )
-    h = theory.loss_histogram(lam, p, edges)
+    h = theory.loss_histogram(lam, p, edges)  # warm-up
     t0 = time.perf_counter()
     h = theory.loss_histogram(lam, p, edges)
     new = time.perf_counter() - t0

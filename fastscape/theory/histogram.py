@@ -34,7 +34,8 @@ __all__ = ["HistogramCounts", "HistogramTooLargeError", "loss_histogram"]
 #: Largest DP table (cells of 8 bytes) and number of additions accepted.
 MAX_CELLS = 50_000_000
 MAX_WORK = 4e10
-#: Exact counts beyond int64 (residues modulo primes) while primes x additions stay below.
+#: Exact counts beyond int64 (residues modulo primes) while primes x additions stay below
+#: (counting at most 15 primes: 2e8 additions, the previous exact DP's limit, stay exact).
 EXACT_WORK = 3e9
 #: Float64 counts need the total below this (the largest float64 is about 2**1024).
 FLOAT_TOTAL_MAX = 2**1023
@@ -284,7 +285,7 @@ def loss_histogram(
     primes = () if total < INT64_MAX and exact is not False else primes_for(total)
     if not primes:
         how = "int64"
-    elif exact or (exact is None and len(primes) * lay.work <= EXACT_WORK):
+    elif exact or (exact is None and min(len(primes), 15) * lay.work <= EXACT_WORK):
         how = "residues"
         if len(primes) * lay.work > 10 * MAX_WORK:
             raise _too_large(lay, grid, n, f" for exact counts ({len(primes)} primes)")
