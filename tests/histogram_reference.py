@@ -1,7 +1,7 @@
 """Plain numpy / itertools references for the loss histogram (no fastscape code).
 
 - :func:`all_losses`: the loss 1/2 sum_{i not in S} lambda_i of every index set, from
-  the definition (numpy sums over boolean masks).
+  the definition (``naive_landscape.brute_points``: numpy sums over boolean masks).
 - :func:`grid_dp_counts`: the textbook subset-sum DP over the rounded eigenvalues,
   one full-width row per size, in exact Python integers, with the same placement
   rule as the library (offset + 1/2 * units, or offset + 1/2 * (sum lambda - units)).
@@ -9,24 +9,15 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
+from naive_landscape import brute_points
 
 
 def all_losses(lam, p, all_ranks=False, offset=0.0):
     """Losses of all index sets S, |S| = p (or every |S| <= p), as a float array."""
-    lam = np.asarray(lam, dtype=float)
-    q = lam.size
-    ks = range(min(p, q) + 1) if all_ranks else [p]
-    out = []
-    for k in ks:
-        for s in itertools.combinations(range(q), k):
-            mask = np.ones(q, dtype=bool)
-            mask[list(s)] = False
-            out.append(offset + 0.5 * float(np.sum(lam[mask])))
-    return np.array(out)
+    return np.array([pt[0] for pt in brute_points(lam, p, all_ranks, offset)])
 
 
 def grid_dp_counts(lam, p, edges, grid, all_ranks=False, offset=0.0):
