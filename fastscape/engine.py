@@ -40,6 +40,8 @@ class Plan:
     tpos: np.ndarray | None = None
     thist: np.ndarray | None = None
     tord: np.ndarray | None = None  # each a-block of tsum by ascending sum (stable)
+    tsorted: np.ndarray | None = None  # tsum[tord]
+    search_min: int = 0  # tables this large are searched (set by build; huge: walk only)
 
     @classmethod
     def build(
@@ -63,6 +65,7 @@ class Plan:
             stop = start + math.comb(h, a)
             tord[start:stop] = start + np.argsort(tsum[start:stop], kind="stable")
             start = stop
+        tsorted = tsum[tord]
         return cls(
             lam,
             q,
@@ -79,6 +82,8 @@ class Plan:
             tpos,
             thist,
             tord,
+            tsorted,
+            SEARCH_MIN,
         )
 
     @property
@@ -97,6 +102,9 @@ class Plan:
         return max(k * (q - k) + ((q - k) * (p - k) if self.all_ranks else 0) for k in self.ks) + 1
 
 
+#: Whole tables of T_L with at least this many sets are searched, not walked (measured:
+#: bench/bench_enumerate.py --search-min).
+SEARCH_MIN = 64
 #: Smallest piece a chunk is cut into for load balance (smaller chunks stay whole).
 MIN_PIECE = 2**15
 #: Pieces per Numba thread in one kernel call.
@@ -192,9 +200,16 @@ def _kernel(plan: Plan, ks, los, his) -> dict:
     )
     ke.enumerate_chunks(
         ke.Problem(
-            plan.lam, plan.q, plan.p, plan.h, plan.all_ranks, plan.offset, _binomials(plan.q)
+            plan.lam,
+            plan.q,
+            plan.p,
+            plan.h,
+            plan.all_ranks,
+            plan.offset,
+            _binomials(plan.q),
+            plan.search_min,
         ),
-        ke.LowTables(plan.tsum, plan.tpos, plan.thist, plan.tord),
+        ke.LowTables(plan.tsum, plan.tpos, plan.thist, plan.tord, plan.tsorted),
         ke.Bins(plan.edges, plan.uniform, plan.threshold),
         ks,
         los,
