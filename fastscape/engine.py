@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -45,16 +46,19 @@ class Plan:
 
     @classmethod
     def build(
-        cls, lam, q, p, ranks, offset, edges, uniform, threshold, n_lowest, n_highest
+        cls, lam, q, p, ranks, offset, edges, uniform, threshold, n_lowest, n_highest, h=None
     ) -> Plan:
         """A plan with the split h = theory.split(q) and its tables of low subsets.
 
         ``ranks`` is "full" or "all" (a bool, the former ``all_ranks``, is deprecated).
+        Another ``h`` is for timing only: the ranks, and the last bits of every loss
+        (see :func:`fastscape.theory.critical_value`), depend on the split, so
+        summaries, chunk files and the closed forms all assume the default.
         """
         if isinstance(ranks, (bool, np.bool_)):
             ranks = resolve_ranks("full", bool(ranks))
         all_ranks = resolve_ranks(ranks) == "all"
-        h = counting.split(q)
+        h = counting.split(q) if h is None else int(h)
         tsum = np.empty(2**h)
         tpos = np.empty(2**h, dtype=np.int64)
         thist = np.zeros((h + 1, h * (h - 1) // 2 + 1), dtype=np.int64)
@@ -105,6 +109,32 @@ class Plan:
 #: Whole tables of T_L with at least this many sets are searched, not walked (measured:
 #: bench/bench_enumerate.py --search-min).
 SEARCH_MIN = 64
+
+
+class BlockPath(NamedTuple):
+    """How the kernel aggregates one block: the k-sets whose complement has a low positions."""
+
+    k: int  # |S|
+    a: int  # complement positions in the low part [0, h)
+    table: int  # C(h, a): sets per high part, one table
+    sets: int  # C(h, a) C(q - h, q - k - a)
+    path: str  # "search" (whole tables; walked where a chunk edge cuts one) or "walk"
+
+
+def block_paths(q: int, ks: Iterable[int], search_min: int | None = None) -> list[BlockPath]:
+    """The path every block of the sizes ``ks`` takes, in rank order (see :data:`SEARCH_MIN`)."""
+    h = counting.split(q)
+    search_min = SEARCH_MIN if search_min is None else search_min
+    out = []
+    for k in ks:
+        m = q - k
+        for a in range(max(0, m - (q - h)), min(m, h) + 1):
+            table = math.comb(h, a)
+            path = "search" if table >= search_min else "walk"
+            out.append(BlockPath(k, a, table, table * math.comb(q - h, m - a), path))
+    return out
+
+
 #: Smallest piece a chunk is cut into for load balance (smaller chunks stay whole).
 MIN_PIECE = 2**15
 #: Pieces per Numba thread in one kernel call.

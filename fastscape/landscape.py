@@ -260,6 +260,7 @@ def _run_plan(run: _Run, store: RunStore | None) -> LandscapeSummary:
                 reused += 1
     pending = [c for c in range(len(chunks)) if c not in merger.done]
     counted0 = merger.counted
+    cpu0 = time.process_time()
     total = total_points(plan.q, plan.p, plan.ranks)
 
     writer = ThreadPoolExecutor(max_workers=1) if store is not None else None
@@ -282,8 +283,10 @@ def _run_plan(run: _Run, store: RunStore | None) -> LandscapeSummary:
     def timing():
         dt = time.perf_counter() - run.t0
         new = merger.counted - counted0
+        cpu = time.process_time() - cpu0  # this process: local threads, not Dask workers
         return {"seconds": round(dt, 6), "sets_this_run": new,
                 "sets_per_second": round(new / dt, 1) if dt > 0 else None,
+                "cpu_seconds": round(cpu, 6) if run.client is None else None,
                 "threads": run.threads, "chunks_reused": reused,
                 "scheduler": "dask" if run.client is not None else "numba"}  # fmt: skip
 
