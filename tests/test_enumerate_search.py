@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastscape
 from fastscape import engine
@@ -125,3 +127,52 @@ def test_pipeline_default_path_equals_walk(monkeypatch):
     fast = summary()
     monkeypatch.setattr(engine, "SEARCH_MIN", WALK_ONLY)
     assert summary() == fast
+
+
+def test_resume_mixes_walked_and_searched_chunk_files(tmp_path, monkeypatch):
+    """A run directory written by the walk (the previous engine) resumes exactly."""
+    lam = fastscape.random_spectrum(30, 1)
+    kw = dict(n_lowest=5, n_highest=5, threshold=8.0, chunk_size=2**21)
+
+    def strip(s):
+        d = s.to_json()
+        d.pop("timing")
+        return d
+
+    fresh = strip(fastscape.enumerate_landscape(lam, 12, **kw))
+    monkeypatch.setattr(engine, "SEARCH_MIN", WALK_ONLY)
+    fastscape.enumerate_landscape(lam, 12, out=tmp_path / "run", **kw)
+    files = sorted((tmp_path / "run" / "chunks").iterdir())
+    assert len(files) > 4
+    for f in files[::2]:  # as if killed: half of the chunks never written
+        f.unlink()
+    (tmp_path / "run" / "summary.json").unlink()
+    monkeypatch.setattr(engine, "SEARCH_MIN", 1)
+    resumed = fastscape.enumerate_landscape(lam, 12, out=tmp_path / "run", resume=True, **kw)
+    assert resumed.timing["chunks_reused"] == len(files) - len(files[::2])
+    assert strip(resumed) == fresh
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    q=st.integers(2, 20),
+    data=st.data(),
+    ranks=st.sampled_from(["full", "all"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_search_equals_walk_hypothesis(q, data, ranks, seed):
+    """Random sizes, spectra (integer-valued half the time: ties), edges, thresholds, chunks."""
+    p = data.draw(st.integers(1, q), label="p")
+    rng = np.random.default_rng(seed)
+    if data.draw(st.booleans(), label="integer spectrum"):
+        lam = np.sort(rng.choice(np.arange(1, 3 * q + 1), q, replace=False))[::-1].astype(float)
+    else:
+        lam = np.sort(rng.uniform(0.05, 5.0, q))[::-1].copy()
+    hi = critical_value(lam, ()) if ranks == "all" else critical_value(lam, range(q - p, q))
+    lo = critical_value(lam, range(p))
+    nb = data.draw(st.integers(1, 12), label="bins")
+    edges = np.linspace(lo, hi, nb + 1) if lo < hi else np.array([lo - 1.0, lo + 1.0])
+    threshold = float(rng.choice([-np.inf, lo, hi, (lo + hi) / 2, np.round(lo + 0.3 * (hi - lo))]))
+    plan = _plan(lam, p, ranks, edges, threshold)
+    chunk = data.draw(st.integers(1, 5000), label="chunk_size")
+    _assert_same(_run(plan, chunk, 1), _run(plan, chunk, WALK_ONLY))
