@@ -349,10 +349,10 @@ def _run_local(plan, chunks, pending, finish, batch_done, threads):
         nth = numba.get_num_threads()
         i = 0
         while i < len(pending):
-            # a batch: about 0.25 s of work at full speed, at least one chunk per thread;
+            # a batch: about 0.05-0.5 s of work at full speed, at least one chunk per thread;
             # compute_chunks cuts it into equal pieces, the same share of each per thread
             size = chunks[pending[i]][2] - chunks[pending[i]][1]
-            per = max(nth, min(16 * nth, int(5e7 // max(size, 1))))
+            per = max(nth, min(64 * nth, int(1e9 // max(size, 1))))
             batch = pending[i : i + per]
             results = compute_chunks(plan, [chunks[c] for c in batch])
             for cid, arrays in zip(batch, results, strict=True):
