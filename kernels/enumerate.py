@@ -16,6 +16,15 @@ fixed: one float add per set. T_H advances by the colex successor, keeping suffi
 partial sums P[t] = (((0 + lambda[T_H,b-1]) + ...) + lambda[T_H,t]); a successor
 changes only T_H,0..j so only P[j..0] are recomputed (amortised O(1)).
 
+Search. With T_H fixed the loss v(s) = offset + 0.5 * (P_H + s) is a non-decreasing
+function of the table sum s (rounded addition and halving are monotone), so a whole
+a-block of the table, sorted by sum (``LowTables.sorted_sums``), has sorted losses: its
+histogram is the differences of bisections at the bin edges, ``count_below`` one more
+bisection, the extremes sit at its two ends and the Morse-index counts come from its
+position-sum histogram. Blocks of at least ``Problem.search_min`` sets are searched
+(O(bins log C(h, a)) per T_H), smaller ones and runs cut by a chunk edge are walked;
+both compare the same floats, so the aggregates are identical.
+
 Exactness. Every set's loss is the same fixed-order float expression
 
     offset + 0.5 * (P_H + S_L),   P_H, S_L: sums over T_H, T_L from the top position down
