@@ -165,6 +165,10 @@ def test_bad_input():
     for g in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="grid must be finite and > 0"):
             loss_histogram(lam, 3, [0.0, 1.0], grid=g)
+    with pytest.raises(TypeError, match="grid must be a real number"):
+        loss_histogram(lam, 3, [0.0, 1.0], grid="0.1")
+    with pytest.raises(TypeError, match="offset must be a real number"):
+        loss_histogram(lam, 3, [0.0, 1.0], offset=None)
     with pytest.raises(TypeError, match="exact must be None, True or False"):
         loss_histogram(lam, 3, [0.0, 1.0], exact="yes")
     with pytest.raises(ValueError, match="edges must be"):

@@ -178,6 +178,12 @@ def _too_large(lay, grid, n, why=""):
     )
 
 
+def _as_float(x, name: str) -> float:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__} {x!r}")
+    return float(x)
+
+
 def _fits(lay) -> bool:
     return lay is not None and lay.cells <= MAX_CELLS and lay.work <= MAX_WORK
 
@@ -257,7 +263,7 @@ def loss_histogram(
         raise ValueError("edges must be a 1-D increasing array of at least 2 bin edges")
     if not np.all(np.isfinite(edges)):
         raise ValueError("edges must be finite")
-    offset = float(offset)
+    offset = _as_float(offset, "offset")
     if not math.isfinite(offset):
         raise ValueError(f"offset must be finite, got {offset}")
     if exact not in (None, True, False):
@@ -277,7 +283,7 @@ def loss_histogram(
         if not _fits(lay):
             raise _too_large(lay, grid, n, " at 4x the default grid")
     else:
-        grid = float(grid)
+        grid = _as_float(grid, "grid")
         u, lay = _cost(lam, n, all_rows, grid)
         if not _fits(lay):
             raise _too_large(lay, grid, n)
