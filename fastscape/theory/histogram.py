@@ -162,7 +162,7 @@ def residual_bound(lam: np.ndarray, u: np.ndarray, grid: float, sizes) -> float:
 def _cost(lam, n, all_rows, grid):
     if not np.isfinite(grid) or grid <= 0:
         raise ValueError(f"grid must be finite and > 0, got {grid}")
-    if lam[0] / grid > 2.0**40:
+    if lam[0] / grid > 2.0**40 or math.fsum(lam) / grid > 2.0**50:  # sums stay exact
         return None, None
     u = np.rint(lam / grid).astype(np.int64)
     return u, layout(u, n, all_rows)
