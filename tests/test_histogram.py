@@ -179,5 +179,7 @@ def test_bad_input():
         loss_histogram(lam, 3, [0.0, 1.0], offset=np.nan)
     with pytest.raises(HistogramTooLargeError, match="coarser grid"):
         loss_histogram(spectrum(200, 0), 100, [0.0, 1.0], grid=1e-9)
+    with pytest.raises(HistogramTooLargeError, match="sums beyond 2"):
+        loss_histogram(spectrum(200, 0), 100, [0.0, 1.0], grid=1e-14)  # int64 sums would wrap
     with pytest.raises(HistogramTooLargeError, match="coarser grid"):
         loss_histogram(spectrum(30, 0), 15, [0.0, 1e-6, 2e-6])

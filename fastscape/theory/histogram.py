@@ -169,10 +169,10 @@ def _cost(lam, n, all_rows, grid):
 
 
 def _too_large(lay, grid, n, why=""):
-    cells = "more than 1e12" if lay is None else f"{lay.cells:,}"
+    size = "sums beyond 2**50 grid units" if lay is None else f"{lay.cells:,} cells"
     work = "" if lay is None else f", about {lay.work:.2g} additions"
     return HistogramTooLargeError(
-        f"the histogram DP is too large: {cells} cells{work} (grid = {grid:.3g}, n = {n} "
+        f"the histogram DP is too large: {size}{work} (grid = {grid:.3g}, n = {n} "
         f"summed eigenvalues){why}; pass a coarser grid= (error_bound is at most "
         "n * grid / 4) or wider bins, or skip the histogram (count_landscape(..., bins=None))"
     )
