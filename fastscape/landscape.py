@@ -378,9 +378,9 @@ def count_landscape(
     Index counts are exact (Gaussian binomials), the lowest values exact (best-first
     search, same floats as the engine), the histogram exact up to
     ``hist_error_bound`` (dynamic programming over rounded eigenvalues, see
-    :func:`fastscape.theory.loss_histogram`; ``bins=None`` skips it, which large
-    min(p, q - p) needs: its cost grows as q n^2 bins). ``highest`` and ``count_below`` are
-    not computed.
+    :func:`fastscape.theory.loss_histogram` and docs/histogram.md: q = 1000, p = 500 in
+    seconds; counts beyond 2**63 may be float64 there; ``bins=None`` skips it).
+    ``highest`` and ``count_below`` are not computed.
 
     Examples
     --------

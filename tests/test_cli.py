@@ -238,8 +238,8 @@ def test_progress_bar_on_a_terminal(tmp_path):
 
 def test_closed_form_without_histogram_when_the_dp_is_too_large(tmp_path, capsys):
     status, text, err = run(
-        ["enumerate", "--random", "200", "--p", "100", "--closed-form", "--lowest", "2", "--out",
-         str(tmp_path / "r")],
+        ["enumerate", "--random", "200", "--p", "100", "--closed-form", "--lowest", "2",
+         "--bins", "500000", "--out", str(tmp_path / "r")],
         capsys,
     )  # fmt: skip
     assert status == 0 and "histogram is skipped" in err and "DP is too large" in err
