@@ -152,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--verify", choices=["hessian"], help="check every point's Hessian inertia")
     e.add_argument("--quiet", action="store_true", help="no progress bar, no report")
+    e.add_argument(
+        "--verbose", action="store_true", help="also report the kernel path of every block"
+    )
     pl = sub.add_parser("plot", help="figures of a run directory (needs fastscape-dln[plot])")
     pl.add_argument("dir", metavar="DIR", help="run directory with summary.json")
     ca = sub.add_parser(
@@ -384,6 +387,40 @@ def _set_text(index_set) -> str:
     )
 
 
+def _report_paths(s) -> None:
+    """--verbose: which blocks were searched and which walked, one line per size k."""
+    from .engine import SEARCH_MIN, block_paths
+
+    ks = range(min(s.p, s.q) + 1) if s.ranks == "all" else [s.p]
+    blocks = block_paths(s.q, ks)
+    print("  kernel path per block (block a: the complement of S has a positions below "
+          f"the split;\n  tables of >= {SEARCH_MIN} sets are searched, walked where a chunk "
+          "edge cuts one):")  # fmt: skip
+    for k in ks:
+        parts = []
+        for path in ("search", "walk"):
+            mine = [b for b in blocks if b.k == k and b.path == path]
+            if mine:
+                sets = sum(b.sets for b in mine)
+                runs = _runs([b.a for b in mine])
+                parts.append(f"{path} a={runs} ({_count(sets)} sets, {100 * sets / s.total:.3g}%)")
+        print(f"    k={k}: " + "; ".join(parts))
+
+
+def _runs(values: list[int]) -> str:
+    """[0, 1, 2, 5, 7, 8] -> '0..2, 5, 7..8'."""
+    out: list[str] = []
+    start = prev = values[0]
+    for v in [*values[1:], None]:
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        out.append(str(start) if start == prev else f"{start}..{prev}")
+        if v is not None:
+            start = prev = v
+    return ", ".join(out)
+
+
 def _report(s, what, args, status) -> None:
     t = s.timing
     ranks = "all-ranks" if s.ranks == "all" else "full-rank"
@@ -396,8 +433,12 @@ def _report(s, what, args, status) -> None:
             print(f"  {_count(s.total)} critical points: a finished run, all {reused} chunk "
                   "files reused (nothing recomputed)")  # fmt: skip
         else:
-            rate_text = f", {_rate(rate)}" if rate else ""
+            rate_text = f", {_rate(rate)} effective" if rate else ""
             print(f"  {_count(s.total)} critical points in {t['seconds']:.2f} s{rate_text}")
+            cpu = t.get("cpu_seconds")
+            if getattr(args, "verbose", False) and cpu:
+                print(f"  {_rate(t['sets_this_run'] / cpu)[:-2]} per CPU-second "
+                      f"({cpu:.2f} CPU-s in this process)")  # fmt: skip
             if reused:
                 of = f" of {n_chunks}" if n_chunks else ""
                 print(f"  ({reused}{of} chunk files reused from the earlier run)")
@@ -414,6 +455,8 @@ def _report(s, what, args, status) -> None:
           + (", ..." if len(s.index_counts) > 8 else ""))  # fmt: skip
     for v in s.lowest[:5]:
         print(f"  loss {v.loss:#.6g}  index {v.morse_index}  S = {_set_text(v.index_set)}")
+    if getattr(args, "verbose", False) and s.method == "enumeration":
+        _report_paths(s)
     if s.count_below is not None:
         print(f"  {s.count_below:,} points below loss {s.threshold}")
     if args.verify == "hessian":

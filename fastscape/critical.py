@@ -291,7 +291,7 @@ def verify_index_sets(
     >>> import numpy as np, fastscape
     >>> m = fastscape.Moments(np.eye(3), np.diag([3.0, 2.0, 1.0]), np.eye(3) * 5)
     >>> r = fastscape.verify_index_sets(m, [3, 2, 3], [(0, 2), (1, 2)])
-    >>> r.morse_index.tolist(), r.predicted_index.tolist(), r.disagreements
+    >>> r.morse_index.tolist(), r.predicted_morse_index.tolist(), r.disagreements
     ([1, 2], [1, 2], ())
     """
     return critical_points(

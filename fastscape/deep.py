@@ -389,7 +389,7 @@ def deep_critical_points(
     Returns
     -------
     CriticalPointSet
-        ``representative`` is "tight" or "loose"; ``predicted_index`` is the observed law
+        ``representative`` is "tight" or "loose"; ``predicted_morse_index`` is the observed law
         inv(S) + (q - k)(m - k), m = rank of the middle product W_(H-1)...W_2 (k when
         tight, the smallest hidden width when loose): the two-layer law with m for p,
         checked on every tight and loose point of H = 3, 4 with widths <= 4 but not
@@ -443,7 +443,7 @@ def deep_critical_points(
         m,
         index_sets=[r[0] for r in rows],
         predicted_loss=[x.loss for x in preds],
-        predicted_index=_observed_index_law(vals, tie, w, rows),
+        predicted_morse_index=_observed_index_law(vals, tie, w, rows),
         representative=[r[1] for r in rows],
         verify=verify,
         tol=tol,

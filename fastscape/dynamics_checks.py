@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from ._tolerance import relative_tol
 from ._validate import as_int
 
 __all__ = ["DivergenceWarning"]
@@ -48,10 +49,10 @@ def as_steps(steps, record_every) -> tuple[int, int, int]:
 
 
 def check_tol(tol, name: str = "tol") -> float:
-    """A relative tolerance in (0, 1)."""
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < float(tol) < 1:
-        raise ValueError(f"{name} must be a relative tolerance in (0, 1), got {tol!r}")
-    return float(tol)
+    """A relative tolerance in (0, 1), required here (no default): see ``relative_tol``."""
+    if tol is None:
+        raise ValueError(f"{name} must be a relative tolerance in (0, 1), got None")
+    return relative_tol(tol, name)
 
 
 def warn_divergence(what: str, step: int, lr: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -40,19 +41,24 @@ class Plan:
     tpos: np.ndarray | None = None
     thist: np.ndarray | None = None
     tord: np.ndarray | None = None  # each a-block of tsum by ascending sum (stable)
+    tsorted: np.ndarray | None = None  # tsum[tord]
+    search_min: int = 0  # tables this large are searched (set by build; huge: walk only)
 
     @classmethod
     def build(
-        cls, lam, q, p, ranks, offset, edges, uniform, threshold, n_lowest, n_highest
+        cls, lam, q, p, ranks, offset, edges, uniform, threshold, n_lowest, n_highest, h=None
     ) -> Plan:
         """A plan with the split h = theory.split(q) and its tables of low subsets.
 
         ``ranks`` is "full" or "all" (a bool, the former ``all_ranks``, is deprecated).
+        Another ``h`` is for timing only: the ranks, and the last bits of every loss
+        (see :func:`fastscape.theory.critical_value`), depend on the split, so
+        summaries, chunk files and the closed forms all assume the default.
         """
         if isinstance(ranks, (bool, np.bool_)):
             ranks = resolve_ranks("full", bool(ranks))
         all_ranks = resolve_ranks(ranks) == "all"
-        h = counting.split(q)
+        h = counting.split(q) if h is None else int(h)
         tsum = np.empty(2**h)
         tpos = np.empty(2**h, dtype=np.int64)
         thist = np.zeros((h + 1, h * (h - 1) // 2 + 1), dtype=np.int64)
@@ -63,6 +69,7 @@ class Plan:
             stop = start + math.comb(h, a)
             tord[start:stop] = start + np.argsort(tsum[start:stop], kind="stable")
             start = stop
+        tsorted = tsum[tord]
         return cls(
             lam,
             q,
@@ -79,6 +86,8 @@ class Plan:
             tpos,
             thist,
             tord,
+            tsorted,
+            SEARCH_MIN,
         )
 
     @property
@@ -95,6 +104,35 @@ class Plan:
         """Length of the Morse-index histogram: the largest index inv(S) + shift, plus one."""
         q, p = self.q, self.p
         return max(k * (q - k) + ((q - k) * (p - k) if self.all_ranks else 0) for k in self.ks) + 1
+
+
+#: Whole tables of T_L with at least this many sets are searched, not walked (measured:
+#: bench/bench_enumerate.py --search-min).
+SEARCH_MIN = 64
+
+
+class BlockPath(NamedTuple):
+    """How the kernel aggregates one block: the k-sets whose complement has a low positions."""
+
+    k: int  # |S|
+    a: int  # complement positions in the low part [0, h)
+    table: int  # C(h, a): sets per high part, one table
+    sets: int  # C(h, a) C(q - h, q - k - a)
+    path: str  # "search" (whole tables; walked where a chunk edge cuts one) or "walk"
+
+
+def block_paths(q: int, ks: Iterable[int], search_min: int | None = None) -> list[BlockPath]:
+    """The path every block of the sizes ``ks`` takes, in rank order (see :data:`SEARCH_MIN`)."""
+    h = counting.split(q)
+    search_min = SEARCH_MIN if search_min is None else search_min
+    out = []
+    for k in ks:
+        m = q - k
+        for a in range(max(0, m - (q - h)), min(m, h) + 1):
+            table = math.comb(h, a)
+            path = "search" if table >= search_min else "walk"
+            out.append(BlockPath(k, a, table, table * math.comb(q - h, m - a), path))
+    return out
 
 
 #: Smallest piece a chunk is cut into for load balance (smaller chunks stay whole).
@@ -192,9 +230,16 @@ def _kernel(plan: Plan, ks, los, his) -> dict:
     )
     ke.enumerate_chunks(
         ke.Problem(
-            plan.lam, plan.q, plan.p, plan.h, plan.all_ranks, plan.offset, _binomials(plan.q)
+            plan.lam,
+            plan.q,
+            plan.p,
+            plan.h,
+            plan.all_ranks,
+            plan.offset,
+            _binomials(plan.q),
+            plan.search_min,
         ),
-        ke.LowTables(plan.tsum, plan.tpos, plan.thist, plan.tord),
+        ke.LowTables(plan.tsum, plan.tpos, plan.thist, plan.tord, plan.tsorted),
         ke.Bins(plan.edges, plan.uniform, plan.threshold),
         ks,
         los,

@@ -91,10 +91,13 @@ def _column(points, name: str) -> np.ndarray:
 def _measured_or_predicted(points, index, nullity):
     """Measured index and nullity, the closed-form ones where none was measured (-1 / NaN)."""
     index, nullity = index.copy(), nullity.copy()
-    for col, name in ((index, "predicted_index"), (nullity, "predicted_nullity")):
+    for col, name in ((index, "predicted_morse_index"), (nullity, "predicted_nullity")):
         missing = ~(col >= 0)
         if missing.any():
-            pred = points.get(name) if isinstance(points, Mapping) else getattr(points, name, None)
+            if isinstance(points, Mapping):  # a dict may still use the old column name
+                pred = points.get(name, points.get(name.replace("_morse", "")))
+            else:
+                pred = getattr(points, name, None)
             if pred is not None and len(pred) == col.size:
                 pred = np.asarray(pred, dtype=float)
                 col[missing] = pred[missing]
@@ -122,7 +125,7 @@ def critical_value_diagram(
         ``nullity`` and ``kind`` (strings such as ``"global_min"``,
         ``"strict_saddle"``, ``"non_strict_saddle"``). Where the measured index or
         nullity is missing (-1 or NaN, as with ``verify=False``) the columns
-        ``predicted_index`` / ``predicted_nullity`` are used.
+        ``predicted_morse_index`` / ``predicted_nullity`` are used.
     ax : matplotlib Axes, optional
         Draw here; default a new figure.
     title : str, optional

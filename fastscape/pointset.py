@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +35,7 @@ class CriticalPointSet:
     Columns are arrays of equal length: ``rank`` (|S|), ``loss``, ``morse_index``,
     ``nullity``, ``kind``, ``grad_norm``, ``min_eigenvalue`` (measured from the full
     Hessian; with ``verify=False`` they are -1 / NaN, ``loss`` is the prediction and
-    ``kind`` comes from the predictions), ``predicted_loss``, ``predicted_index``,
+    ``kind`` comes from the predictions), ``predicted_loss``, ``predicted_morse_index``,
     ``predicted_nullity`` (closed forms; -1 / NaN where none applies) and
     ``representative``; ``index_sets`` is a tuple of tuples. Scalars: ``widths``,
     ``weight_decay``, ``global_min_loss`` (the value kinds were judged against),
@@ -63,7 +64,7 @@ class CriticalPointSet:
     grad_norm: np.ndarray
     min_eigenvalue: np.ndarray
     predicted_loss: np.ndarray
-    predicted_index: np.ndarray
+    predicted_morse_index: np.ndarray
     predicted_nullity: np.ndarray
     representative: np.ndarray
     widths: tuple
@@ -75,6 +76,16 @@ class CriticalPointSet:
 
     def __len__(self) -> int:
         return len(self.index_sets)
+
+    @property
+    def predicted_index(self) -> np.ndarray:
+        """Deprecated name of :attr:`predicted_morse_index` (removed in the next release)."""
+        warnings.warn(
+            "CriticalPointSet.predicted_index is deprecated: use predicted_morse_index",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.predicted_morse_index
 
     def weights(self, i: int) -> list[np.ndarray]:
         """The weights [W_1, ..., W_H] of point i (copies)."""
@@ -99,7 +110,7 @@ class CriticalPointSet:
         ]
         n = len(self) if max_rows is None else min(len(self), max_rows)
         for i in range(n):
-            pi, pn = self.predicted_index[i], self.predicted_nullity[i]
+            pi, pn = self.predicted_morse_index[i], self.predicted_nullity[i]
             idx = f"{self.morse_index[i]}" + (f"({pi})" if pi >= 0 else "")
             nul = f"{self.nullity[i]}" + (f"({pn})" if pn >= 0 else "")
             lines.append(
@@ -124,7 +135,7 @@ class CriticalPointSet:
         *,
         index_sets: Sequence[IndexSet],
         predicted_loss: ArrayLike | None = None,
-        predicted_index: ArrayLike | None = None,
+        predicted_morse_index: ArrayLike | None = None,
         predicted_nullity: ArrayLike | None = None,
         representative: str | Sequence[str] = "canonical",
         residual: bool = False,
@@ -133,6 +144,7 @@ class CriticalPointSet:
         threads: int | None = None,
         verify: bool = True,
         global_min_loss: float | None = None,
+        predicted_index: ArrayLike | None = None,
     ) -> CriticalPointSet:
         """Verify a list of points of one network and wrap them with their metadata.
 
@@ -142,8 +154,9 @@ class CriticalPointSet:
             [W_1, ..., W_H] per point, all of the same widths (any depth).
         index_sets : sequence of tuples
             The index set S of each point (its ``rank`` is ``len(S)``).
-        predicted_loss, predicted_index, predicted_nullity : array_like, optional
-            Closed forms (NaN / -1 where none applies).
+        predicted_loss, predicted_morse_index, predicted_nullity : array_like, optional
+            Closed forms (NaN / -1 where none applies). ``predicted_index`` is the
+            deprecated spelling of ``predicted_morse_index``.
         representative : str or sequence of str
         verify : bool
             False skips the Hessians: measured columns become NaN / -1 and ``kind``
@@ -158,7 +171,7 @@ class CriticalPointSet:
         >>> m = fastscape.Moments(np.eye(2), np.diag([2.0, 1.0]), np.eye(2) * 3)
         >>> pts = [[np.array([[2.0, 0.0]]), np.array([[1.0], [0.0]])]]
         >>> s = fastscape.CriticalPointSet.from_points(pts, m, index_sets=[(0,)],
-        ...                                            predicted_index=[0])
+        ...                                            predicted_morse_index=[0])
         >>> str(s.kind[0]), int(s.morse_index[0]), len(s.disagreements)
         ('global_min', 0, 0)
         """
@@ -183,7 +196,18 @@ class CriticalPointSet:
             residual=residual,
             weight_decay=mu,
         )
-        predicted = Predictions(predicted_loss, predicted_index, predicted_nullity, representative)
+        if predicted_index is not None:
+            if predicted_morse_index is not None:
+                raise ValueError("pass predicted_morse_index only (predicted_index: old name)")
+            warnings.warn(
+                "from_points(predicted_index=) is deprecated: pass predicted_morse_index=",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            predicted_morse_index = predicted_index
+        predicted = Predictions(
+            predicted_loss, predicted_morse_index, predicted_nullity, representative
+        )
         return build_point_set(
             batch,
             predicted,
@@ -268,7 +292,9 @@ def build_point_set(
         kind, l_tol, gmin = a.kind, a.loss_tol, a.global_min_loss
     else:
         if np.any(p_index < 0) or np.any(np.isnan(p_loss)):
-            raise ValueError("verify=False needs predicted_loss and predicted_index everywhere")
+            raise ValueError(
+                "verify=False needs predicted_loss and predicted_morse_index everywhere"
+            )
         loss, gn, mine = p_loss.copy(), np.full(n, np.nan), np.full(n, np.nan)
         neg, null = np.full(n, -1), np.full(n, -1)
         l_tol = loss_tolerance(rtol, m, loss, gmin)

@@ -16,6 +16,15 @@ fixed: one float add per set. T_H advances by the colex successor, keeping suffi
 partial sums P[t] = (((0 + lambda[T_H,b-1]) + ...) + lambda[T_H,t]); a successor
 changes only T_H,0..j so only P[j..0] are recomputed (amortised O(1)).
 
+Search. With T_H fixed the loss v(s) = offset + 0.5 * (P_H + s) is a non-decreasing
+function of the table sum s (rounded addition and halving are monotone), so a whole
+a-block of the table, sorted by sum (``LowTables.sorted_sums``), has sorted losses: its
+histogram is the differences of bisections at the bin edges, ``count_below`` one more
+bisection, the extremes sit at its two ends and the Morse-index counts come from its
+position-sum histogram. Blocks of at least ``Problem.search_min`` sets are searched
+(O(bins log C(h, a)) per T_H), smaller ones and runs cut by a chunk edge are walked;
+both compare the same floats, so the aggregates are identical.
+
 Exactness. Every set's loss is the same fixed-order float expression
 
     offset + 0.5 * (P_H + S_L),   P_H, S_L: sums over T_H, T_L from the top position down
@@ -59,6 +68,7 @@ class Problem(NamedTuple):
     all_ranks: bool  # every |S| <= p (index shifted by (q-k)(p-k)), else |S| = p
     offset: float  # loss = offset + 1/2 sum_{i not in S} lambda_i
     binom: np.ndarray  # binomial_table(q)
+    search_min: int  # whole tables of at least this many sets are searched, not walked
 
 
 class LowTables(NamedTuple):
@@ -68,6 +78,7 @@ class LowTables(NamedTuple):
     possums: np.ndarray  # sum of the positions of T_L
     hist: np.ndarray  # hist[a, s]: a-subsets with position sum s
     order: np.ndarray  # each a-block by ascending sum (stable argsort, offset to the block)
+    sorted_sums: np.ndarray  # sums[order]: each a-block's sums, ascending
 
 
 class Bins(NamedTuple):
@@ -221,19 +232,63 @@ def _insert_kept(v, r, vals, ranks, n, sign):
 
 
 @jit(fastmath=False)
+def _first_not_below(p_h, ssum, offset, lo, hi, x):
+    """First j in [lo, hi) with offset + 0.5 * (p_h + ssum[j]) >= x, else hi.
+
+    ``ssum[lo:hi]`` ascends and the value is a monotone function of it (rounded
+    addition and halving never reverse an order), so the exact float the walk
+    would compute is compared, by bisection.
+    """
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if offset + 0.5 * (p_h + ssum[mid]) < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@jit(fastmath=False)
+def _search_table(p_h, ssum, i0, i1, offset, hist4, ext, threshold, vmin, vmax):
+    """Histogram and count below of a whole sorted table by searching it; return #below.
+
+    The values of ``ssum[i0:i1]`` ascend from vmin to vmax, so the bins between
+    those of vmin and vmax each get the distance between two searches (the first
+    entries at or above consecutive edges) and ``count_below`` is one more search:
+    O(bins spanned x log(i1 - i0)) instead of i1 - i0 steps, the same integers.
+    """
+    g_lo = _bin_of(vmin, ext)
+    g_hi = _bin_of(vmax, ext)
+    pos = i0
+    for g in range(g_lo + 1, g_hi + 1):
+        nxt = _first_not_below(p_h, ssum, offset, pos, i1, ext[g])
+        hist4[0, g - 1] += nxt - pos
+        pos = nxt
+    hist4[0, g_hi] += i1 - pos
+    if threshold <= vmin:  # also threshold = -inf: count nothing
+        return 0
+    if threshold > vmax:
+        return i1 - i0
+    return _first_not_below(p_h, ssum, offset, i0, i1, threshold) - i0
+
+
+@jit(fastmath=False)
 def _aggregate_run(
-    p_h, tables, i0, i1, r0, offset, idx0, counts, hist4, bins, ext_out, kept, partial
+    p_h, tables, i0, i1, r0, offset, idx0, counts, hist4, bins, ext_out, kept, partial, search_min
 ):
     """The innermost loop: T_H fixed, T_L over table entries i0..i1-1 (rank r0 + i).
 
     With ``partial`` False the run is a whole a-block of the table, and
-    ``tables.order[i0:i1]`` lists it by ascending sum (stable): since v is a monotone
-    (rounded) function of the table sum, the lowest / highest values are then read
-    from its two ends. Returns the updated :class:`Kept`.
+    ``tables.order[i0:i1]`` lists it by ascending sum (stable; ``tables.sorted_sums``
+    holds the sums in that order): since v is a monotone (rounded) function of the
+    table sum, the lowest / highest values are then read from its two ends, and a
+    table of at least ``search_min`` entries is searched, not walked
+    (:func:`_search_table`). Returns the updated :class:`Kept`.
     """
     tsum = tables.sums
     tpos = tables.possums
     tord = tables.order
+    ssum = tables.sorted_sums
     ext = bins.ext
     uniform = bins.uniform
     e0 = bins.e0
@@ -270,9 +325,11 @@ def _aggregate_run(
             vmin = min(vmin, v)
             vmax = max(vmax, v)
     else:  # a whole table: the caller adds its position-sum histogram
-        vmin = offset + 0.5 * (p_h + tsum[tord[i0]])  # v is monotone in the sum
-        vmax = offset + 0.5 * (p_h + tsum[tord[i1 - 1]])
-        if threshold == -np.inf and uniform and vmin >= e0 and vmax < ext[top_i]:
+        vmin = offset + 0.5 * (p_h + ssum[i0])  # v is monotone in the sum
+        vmax = offset + 0.5 * (p_h + ssum[i1 - 1])
+        if i1 - i0 >= search_min:
+            below += _search_table(p_h, ssum, i0, i1, offset, hist4, ext, threshold, vmin, vmax)
+        elif threshold == -np.inf and uniform and vmin >= e0 and vmax < ext[top_i]:
             # nothing is below -inf and every value lies inside the edges: the guess
             # t lies in [1 - eps, nb + 1 + eps], so no clamp is needed
             for i in range(i0, i1):
@@ -305,7 +362,7 @@ def _aggregate_run(
         else:  # ascending values: stop past the kept worst (ties: lower rank wins)
             for j in range(i0, i1):
                 i = tord[j]
-                v = offset + 0.5 * (p_h + tsum[i])
+                v = offset + 0.5 * (p_h + ssum[j])
                 if n_lowest == cap_lowest:
                     if v > lowest_worst:
                         break
@@ -325,7 +382,7 @@ def _aggregate_run(
         else:  # descending values
             for j in range(i1 - 1, i0 - 1, -1):
                 i = tord[j]
-                v = offset + 0.5 * (p_h + tsum[i])
+                v = offset + 0.5 * (p_h + ssum[j])
                 if n_highest == cap_highest:
                     if v < highest_worst:
                         break
@@ -408,6 +465,7 @@ def _walk(problem, tables, bins, k, lo, hi, counts, hist, ext_out):
                 ext_out,
                 kept,
                 n_here < n_low_sets,
+                problem.search_min,
             )
             if n_here == n_low_sets:  # a whole table: add its position-sum histogram at once
                 for ss in range(a * (a - 1) // 2, a * (2 * h - a - 1) // 2 + 1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -237,8 +238,8 @@ def test_progress_bar_on_a_terminal(tmp_path):
 
 def test_closed_form_without_histogram_when_the_dp_is_too_large(tmp_path, capsys):
     status, text, err = run(
-        ["enumerate", "--random", "200", "--p", "100", "--closed-form", "--lowest", "2", "--out",
-         str(tmp_path / "r")],
+        ["enumerate", "--random", "200", "--p", "100", "--closed-form", "--lowest", "2",
+         "--bins", "500000", "--out", str(tmp_path / "r")],
         capsys,
     )  # fmt: skip
     assert status == 0 and "histogram is skipped" in err and "DP is too large" in err
@@ -344,3 +345,23 @@ def test_plot_without_matplotlib_names_the_extra(tmp_path, capsys, monkeypatch):
     )
     status, _, err = run(["plot", str(tmp_path / "r")], capsys)
     assert status == 1 and "pip install 'fastscape-dln[plot]'" in err
+
+
+def test_verbose_reports_cpu_rate_and_the_path_of_every_block(tmp_path, capsys):
+    from fastscape.engine import SEARCH_MIN, block_paths
+
+    status, text, _ = run(
+        ["enumerate", "--random", "34", "--p", "3", "--ranks", "all", "--out",
+         str(tmp_path / "r"), "--verbose"],
+        capsys,
+    )  # fmt: skip
+    assert status == 0 and "sets/s effective" in text and "per CPU-second" in text
+    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("k=")]
+    assert [line.split(":")[0] for line in lines] == ["k=0", "k=1", "k=2", "k=3"]
+    blocks = block_paths(34, range(4))
+    assert sum(b.sets for b in blocks) == sum(math.comb(34, k) for k in range(4))
+    # q = 34: split 16; k = 3 leaves a = 13..16 low positions, tables C(16, a)
+    assert {b.a: b.path for b in blocks if b.k == 3} == {
+        a: ("search" if math.comb(16, a) >= SEARCH_MIN else "walk") for a in range(13, 17)
+    }
+    assert "k=3: search a=13..14" in text and "walk a=15..16" in text

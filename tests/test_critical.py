@@ -215,15 +215,26 @@ def test_point_set_api():
         [cps.weights(i) for i in range(3)],
         m,
         index_sets=cps.index_sets,
-        predicted_index=cps.predicted_index,
+        predicted_morse_index=cps.predicted_morse_index,
         predicted_nullity=cps.predicted_nullity,
         predicted_loss=cps.predicted_loss,
     )
     assert np.array_equal(again.kind, cps.kind) and again.disagreements == ()
     lying = fastscape.CriticalPointSet.from_points(
-        [cps.weights(0)], m, index_sets=[(0,)], predicted_index=[7], predicted_nullity=[0]
+        [cps.weights(0)], m, index_sets=[(0,)], predicted_morse_index=[7], predicted_nullity=[0]
     )
     assert len(lying.disagreements) == 1 and "index" in lying.disagreements[0]
+    with pytest.warns(DeprecationWarning, match="predicted_morse_index"):
+        old = fastscape.CriticalPointSet.from_points(
+            [cps.weights(0)], m, index_sets=[(0,)], predicted_index=[7], predicted_nullity=[0]
+        )
+    assert old.disagreements == lying.disagreements
+    with pytest.warns(DeprecationWarning, match="predicted_morse_index"):
+        assert np.array_equal(cps.predicted_index, cps.predicted_morse_index)
+    with pytest.raises(ValueError, match="predicted_morse_index only"):
+        fastscape.CriticalPointSet.from_points(
+            [cps.weights(0)], m, index_sets=[(0,)], predicted_index=[7], predicted_morse_index=[7]
+        )
     assert "nullity" in lying.disagreements[0]
     unverified = fastscape.critical_points(m, [3, 2, 3], verify=False)
     assert np.all(np.isnan(unverified.grad_norm))

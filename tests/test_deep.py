@@ -78,7 +78,7 @@ def test_every_index_set_tight_and_loose(widths):
         # observed index law: inv(S) + (q - r)(m - r), m = rank of W_(H-1)...W_2
         inv = sum(1 for a in range(q) for b in s if a not in s and lam[a] > lam[b])
         middle = r if rep == "tight" else min(widths[1:-1])
-        assert cps.morse_index[i] == inv + (q - r) * (middle - r) == cps.predicted_index[i]
+        assert cps.morse_index[i] == inv + (q - r) * (middle - r) == cps.predicted_morse_index[i]
         # ranks: tight -> every partial product has rank r; loose -> middle layers full
         ranks = [np.linalg.matrix_rank(w, tol=1e-9) for w in ws]
         if rep == "tight":
@@ -117,7 +117,7 @@ def test_options_ranks_index_sets_and_no_verify():
     checked = deep_critical_points(m, [3, 2, 2, 3])
     assert list(quick.kind) == list(checked.kind)
     assert np.all(np.isnan(quick.grad_norm))
-    assert np.array_equal(quick.predicted_index, checked.morse_index)
+    assert np.array_equal(quick.predicted_morse_index, checked.morse_index)
     assert np.all(quick.morse_index == -1) and np.all(quick.predicted_nullity == -1)
 
 

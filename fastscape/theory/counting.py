@@ -10,16 +10,16 @@ loss).
 Exact arithmetic everywhere: counts are Python ints (no overflow at any q), and a
 critical value is always the same fixed-order float sum (:func:`critical_value`),
 the one the brute-force engine (:func:`fastscape.enumerate_landscape`) computes,
-so lowest values agree bitwise.
+so lowest values agree bitwise. The loss histogram (:func:`loss_histogram`, in
+``fastscape.theory.histogram``, importable from here too) is exact up to a stated
+error bound.
 """
 
 from __future__ import annotations
 
-import functools
 import heapq
 import math
 import warnings
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -27,6 +27,9 @@ import numpy as np
 from .._indexsets import resolve_ranks
 from .._types import ArrayLike, IndexSet
 from .._validate import as_int
+from ._inputs import INT64_MAX, as_q_p, as_spectrum
+from .crt import crt_combine, primes_for
+from .histogram import HistogramCounts, HistogramTooLargeError, loss_histogram
 from .laws import as_index_set, morse_index_distinct
 
 __all__ = [
@@ -42,57 +45,6 @@ __all__ = [
     "split",
     "unrank_set",
 ]
-
-_INT64_MAX = 2**63 - 1
-
-
-class HistogramTooLargeError(ValueError):
-    """The exact loss-histogram DP would need too many cells or additions.
-
-    Examples
-    --------
-    >>> from fastscape.theory import HistogramTooLargeError, loss_histogram
-    >>> try:
-    ...     loss_histogram([1.0 + i / 1000 for i in range(1000)][::-1], 500, [0.0, 1e3])
-    ... except HistogramTooLargeError as e:
-    ...     print(str(e)[:30])
-    the histogram DP is too large:
-    """
-
-
-def as_q_p(q: int, p: int, ranks: str) -> tuple[int, int]:
-    """(q, p) checked: q >= 1, p >= 1, and p <= q unless ``ranks == "all"``."""
-    q = as_int(q, "q", 1)
-    p = as_int(p, "p", 1, " (the hidden width)")
-    if p > q and ranks != "all":
-        raise ValueError(
-            f"p = {p} > q = {q}: there is no full-rank critical point (C(q, p) = 0); "
-            "use p <= q, or ranks='all' to count the rank-deficient points"
-        )
-    return q, p
-
-
-def as_spectrum(spectrum) -> np.ndarray:
-    lam = np.asarray(spectrum, dtype=np.float64)
-    if lam.ndim != 1 or lam.size == 0:
-        raise ValueError(f"spectrum must be a non-empty 1-D array, got shape {lam.shape}")
-    if not np.all(np.isfinite(lam)):
-        raise ValueError("spectrum has NaN or inf entries: pass finite eigenvalues")
-    if np.any(lam <= 0):
-        raise ValueError(
-            "spectrum must hold the q > 0 eigenvalues of Sigma; drop zero or negative ones "
-            "(q is the rank of Sigma)"
-        )
-    d = np.diff(lam)
-    if np.any(d > 0):
-        raise ValueError("spectrum must be sorted in descending order: use np.sort(x)[::-1]")
-    if np.any(d == 0):
-        i = int(np.flatnonzero(d == 0)[0])
-        raise ValueError(
-            f"spectrum has tied eigenvalues (positions {i} and {i + 1}); the index law "
-            "inv(S) = sum(S) - k(k-1)/2 assumes distinct eigenvalues (docs/theory.md)"
-        )
-    return np.ascontiguousarray(lam)
 
 
 def gaussian_binomial(q: int, p: int) -> list[int]:
@@ -118,7 +70,7 @@ def gaussian_binomial(q: int, p: int) -> list[int]:
     m = q - p
     deg = p * m
     half = deg // 2
-    if math.comb(q, p) <= _INT64_MAX:
+    if math.comb(q, p) <= INT64_MAX:
         c = np.ones(1, dtype=np.int64)
         for j in range(1, p + 1):
             a = m + j
@@ -132,59 +84,13 @@ def gaussian_binomial(q: int, p: int) -> list[int]:
             c = np.cumsum(ext, axis=0).ravel()[: cur + 1]
         low: list[int] = [int(v) for v in c]
     else:
-        low = [int(v) for v in _gaussian_binomial_crt(q, p, half)]
+        from ..kernels.counting import gaussian_binomial_mod
+
+        primes = primes_for(2 * math.comb(q, p))
+        res = np.empty((len(primes), half + 1), dtype=np.int64)
+        gaussian_binomial_mod(q, p, np.array(primes, dtype=np.int64), res)
+        low = crt_combine(res, primes)
     return low + low[: deg - half][::-1] if deg % 2 else low + low[:-1][::-1]
-
-
-@functools.lru_cache(maxsize=8)
-def _primes_below(n: int, count: int) -> tuple:
-    """The ``count`` largest primes below n (n <= 2**32), by a numpy sieve + trial division."""
-    root = int(n**0.5) + 1
-    sieve = np.ones(root + 1, dtype=bool)
-    sieve[:2] = False
-    for i in range(2, int(root**0.5) + 1):
-        if sieve[i]:
-            sieve[i * i :: i] = False
-    small = np.flatnonzero(sieve).astype(np.int64)
-    out: list[int] = []
-    hi = n - 1
-    while len(out) < count:
-        cand = np.arange(hi, max(hi - 4000, 2), -1, dtype=np.int64)
-        ok = np.all(cand[:, None] % small[None, :] != 0, axis=1)
-        out.extend(int(c) for c in cand[ok])
-        hi -= 4000
-    return tuple(out[:count])
-
-
-def _gaussian_binomial_crt(q: int, p: int, half: int) -> list[int]:
-    """Lower half of [q choose p]_t, exact, from residues modulo 31-bit primes."""
-    from ..kernels.counting import garner_digits, gaussian_binomial_mod
-
-    bits = math.comb(q, p).bit_length() + 1
-    primes = _primes_below(2**31, bits // 30 + 1)
-    res = np.empty((len(primes), half + 1), dtype=np.int64)
-    gaussian_binomial_mod(q, p, np.array(primes, dtype=np.int64), res)
-    # Garner: mixed-radix digits d_i with value = d_0 + p_0 (d_1 + p_1 (d_2 + ...))
-    n = len(primes)
-    inv = np.ones((n, n), dtype=np.int64)
-    for i in range(n):
-        for j in range(i):
-            inv[j, i] = pow(primes[j], -1, primes[i])
-    digits = np.empty_like(res)
-    garner_digits(res, np.array(primes, dtype=np.int64), inv, digits)
-    # combine the digits pairwise up a tree: (value, radix) pairs, radix = product of primes
-    vals = [digits[i].astype(object) for i in range(n)]
-    radix = [int(p_) for p_ in primes]
-    while len(vals) > 1:
-        nv, nr = [], []
-        for i in range(0, len(vals) - 1, 2):
-            nv.append(vals[i] + radix[i] * vals[i + 1])
-            nr.append(radix[i] * radix[i + 1])
-        if len(vals) % 2:
-            nv.append(vals[-1])
-            nr.append(radix[-1])
-        vals, radix = nv, nr
-    return vals[0].tolist()
 
 
 def index_counts(
@@ -318,167 +224,6 @@ def unrank_set(q: int, k: int, r: int) -> tuple:
 
     t = set(unrank(r_l, a)) | {h + x for x in unrank(r_h, m - a)}
     return tuple(i for i in range(q) if i not in t)
-
-
-class HistogramCounts(NamedTuple):
-    """Loss histogram computed without enumeration.
-
-    ``counts[i]`` counts points placed in [edges[i], edges[i+1]) (the last bin is
-    closed); ``underflow``/``overflow`` count points placed below edges[0] / above
-    edges[-1]. A point is placed by a value within ``error_bound`` of its loss, so
-    the count of bin i lies between the number of points with loss in
-    [edges[i] + error_bound, edges[i+1] - error_bound) and the number with loss in
-    [edges[i] - error_bound, edges[i+1] + error_bound]. ``grid`` is the rounding
-    unit of the eigenvalues.
-
-    Examples
-    --------
-    >>> from fastscape.theory import loss_histogram
-    >>> h = loss_histogram([3.0, 2.0, 1.0], 2, [0.0, 1.0, 2.0])
-    >>> h.counts, round(h.error_bound, 3)
-    ((1, 2), 0.125)
-    """
-
-    edges: np.ndarray
-    counts: tuple
-    underflow: int
-    overflow: int
-    error_bound: float
-    grid: float
-
-
-def loss_histogram(
-    spectrum: ArrayLike,
-    p: int,
-    edges: ArrayLike,
-    *,
-    ranks: str = "full",
-    offset: float = 0.0,
-    grid: float | None = None,
-    all_ranks: bool | None = None,
-) -> HistogramCounts:
-    """Histogram of critical values by dynamic programming over the eigenvalues.
-
-    Each eigenvalue is rounded to a multiple u_i * grid (|lambda_i - u_i grid| <=
-    grid/2) and the DP counts subsets by the integer sum of the u_i: n terms (the
-    set S, or its complement when that is smaller) so every point's placed value
-    differs from its loss by at most n * grid / 4 (the factor 1/2 of the loss times
-    n roundings of grid/2), plus a float slack (q + 4) * 2^-52 * (sum lambda + |offset|)
-    covering rounding in both computations: that total is ``error_bound``. The
-    default grid makes n * grid / 4 one eighth of the narrowest bin. Cost
-    O(q * n * n * max(lambda) / grid) exact integer additions.
-
-    Parameters
-    ----------
-    spectrum : array_like
-        The eigenvalues of Sigma: positive, distinct, in descending order.
-    p : int
-        Hidden width.
-    edges : array_like
-        Increasing bin edges (at least two).
-    ranks : {"full", "all"}, optional
-        |S| = p, or every |S| = k <= p (``all_ranks=`` is the deprecated spelling).
-    offset : float, optional
-        Added to every loss (0: the excess over the full-rank least-squares loss).
-    grid : float, optional
-        Rounding unit of the eigenvalues (default: from the narrowest bin, see above).
-
-    Returns
-    -------
-    HistogramCounts
-        The counts per bin, under- and overflow, and the ``error_bound``.
-
-    Raises
-    ------
-    HistogramTooLargeError
-        When the DP would need too many cells or additions (pass a coarser ``grid``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastscape.theory import loss_histogram
-    >>> h = loss_histogram([4.0, 2.0, 1.0], 1, np.array([0.0, 1.0, 2.0, 3.0]))
-    >>> h.counts, h.underflow, h.overflow
-    ((0, 1, 2), 0, 0)
-    """
-    ranks = resolve_ranks(ranks, all_ranks)
-    all_ranks = ranks == "all"
-    lam = as_spectrum(spectrum)
-    q, p = as_q_p(lam.size, p, ranks)
-    edges = np.asarray(edges, dtype=np.float64)
-    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
-        raise ValueError("edges must be a 1-D increasing array of at least 2 bin edges")
-    kmax = min(p, q)
-    use_complement = not all_ranks and q - p < p
-    n = q - p if use_complement else kmax
-    if grid is None:
-        grid = float(np.min(np.diff(edges))) / (2 * max(n, 1))
-    grid = float(grid)
-    if not np.isfinite(grid) or grid <= 0:
-        raise ValueError(f"grid must be finite and > 0, got {grid}")
-    u = np.rint(lam / grid).astype(np.int64)
-    cnt = _subset_sum_counts(u, n, grid)
-    tot = math.fsum(lam)
-    units = np.arange(cnt.shape[1], dtype=np.float64) * grid
-    rows: Sequence[int]
-    if use_complement:  # the complement T = [q] \ S, |T| = q - p, is summed
-        rows = [q - p]
-        placed = offset + 0.5 * units
-    else:
-        rows = range(kmax + 1) if all_ranks else [p]
-        placed = offset + 0.5 * (tot - units)
-    counts = _place_in_bins(edges, placed, cnt, rows)
-    slack = (q + 4) * 2.0**-52 * (tot + abs(offset))
-    return HistogramCounts(
-        edges=edges,
-        counts=tuple(counts[1:-1]),
-        underflow=counts[0],
-        overflow=counts[-1],
-        error_bound=n * grid / 4 + slack,
-        grid=grid,
-    )
-
-
-def _subset_sum_counts(u: np.ndarray, n: int, grid: float) -> np.ndarray:
-    """cnt[j, t] = the number of j-subsets (j <= n) of the integers u with sum t.
-
-    Exact: int64 while C(q, n) fits, Python ints beyond. HistogramTooLargeError when
-    the table or the number of additions would be too large (``grid`` is only named in
-    that message).
-    """
-    q = u.size
-    umax = int(np.sort(u)[::-1][:n].sum())
-    big = math.comb(q, n) > _INT64_MAX
-    work = q * n * (umax + 1) * (20 if big else 1)  # Python-int additions cost ~20x
-    if (n + 1) * (umax + 1) > 50_000_000 or work > 4e9:
-        raise HistogramTooLargeError(
-            f"the histogram DP is too large: {(n + 1) * (umax + 1):,} cells, about "
-            f"{work:.2g} additions (grid = {grid:.3g}, n = {n} summed eigenvalues); pass a "
-            "coarser grid= (error_bound grows as n * grid / 4) or fewer bins, or skip the "
-            "histogram (count_landscape(..., bins=None))"
-        )
-    cnt = np.zeros((n + 1, umax + 1), dtype=object if big else np.int64)
-    cnt[0, 0] = 1
-    for i, ui in enumerate(u.tolist()):
-        width = umax + 1 - ui
-        if width <= 0:
-            continue
-        for j in range(min(i + 1, n), 0, -1):
-            cnt[j, ui:] = cnt[j, ui:] + cnt[j - 1, :width]
-    return cnt
-
-
-def _place_in_bins(edges: np.ndarray, placed: np.ndarray, cnt: np.ndarray, rows) -> list[int]:
-    """[underflow, bin 0, ..., bin nb-1, overflow]: the counts of rows ``rows`` of ``cnt``,
-    column t placed at ``placed[t]`` (the last bin closed)."""
-    counts = [0] * (edges.size + 1)
-    bins = np.searchsorted(edges, placed, side="right")  # 0 under, 1..nb, nb + 1 over
-    bins[placed == edges[-1]] = edges.size - 1
-    for j in rows:
-        for b, c in zip(bins.tolist(), cnt[j].tolist(), strict=True):
-            if c:
-                counts[b] += int(c)
-    return counts
 
 
 class CriticalValue(NamedTuple):
