@@ -48,3 +48,8 @@ DENSE_TIME_LIMIT = 60.0
 def dense_seconds(n: int) -> float:
     """Estimated seconds of the dense route for N parameters."""
     return DENSE_SECONDS_PER_N3 * float(n) ** 3
+
+
+#: Without an explicit ``progress=``, the dense route shows its progress (on stderr)
+#: when estimated at more than this many seconds.
+PROGRESS_SECONDS = 10.0

@@ -151,7 +151,7 @@ def hvp(
     vt = np.ascontiguousarray(v.reshape(theta.size, -1).T)
     out = np.empty_like(vt)
     ident = bool(np.array_equal(m.sxx, np.eye(m.dx)))
-    apply_kernel(theta, widths, m.sxx, buf, poff, residual, mu, ident, vt, out)
+    apply_kernel(theta, widths, m.sxx, buf, poff, mu, ident, vt, out)
     return out[0] if v.ndim == 1 else np.ascontiguousarray(out.T)
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -158,13 +159,16 @@ def _inertia(
     blocks=True,
     decouple=DECOUPLE,
     basis=None,
+    progress=None,
 ):
     """Loss, gradient norm, (min, max) Hessian eigenvalue and (#neg, #pos) of every row.
 
     An eigenvalue counts as zero when |e| <= max(rtol * max|eig|, floors[i]). With
     ``basis`` (an orthogonal dy x dy matrix; not for residual nets) the points are
     verified in the output coordinates basis^T y, where their Hessians may split into
-    smaller blocks; the results are the same up to round-off.
+    smaller blocks; the results are the same up to round-off. ``progress`` (True or a
+    callable, one point only) runs the point through the ``"dense-progress"`` route,
+    which reports the reduction as it goes and gives the same numbers.
     """
     thetas = np.require(thetas, dtype=np.float64, requirements=["C", "W"])
     P, N = thetas.shape
@@ -192,7 +196,10 @@ def _inertia(
         )
     nthreads = max(1, min(nthreads, int(budget // per_thread)))
     with single_threaded_blas():
-        _run_chunks(thetas, P, args, nthreads, engine)
+        if progress and P == 1:
+            _routes.route("dense-progress")(thetas, args, progress)
+        else:
+            _run_chunks(thetas, P, args, nthreads, engine)
     bad = np.flatnonzero(~np.isfinite(extremes[:, 0]))
     if bad.size:
         raise ValueError(
@@ -262,22 +269,24 @@ def assess(
     tol: float | None,
     threads: int | None,
     basis: np.ndarray | None = None,
+    progress=None,
 ) -> Assessment:
     """Verify and classify every row of ``thetas`` (flat points of one network).
 
     When the global value is not ``exact`` (a numerical minimum, an upper bound) and a
     point is lower, the lowest loss of the batch is used instead (and returned).
+    ``progress`` (one point): see ``_inertia``.
     """
     rtol = relative_tol(tol)
     widths = np.asarray(widths, dtype=np.int64)
     mu = weight_decay
     with np.errstate(over="ignore", invalid="ignore"):  # overflow: _inertia says so
         return _assess_scaled(
-            thetas, widths, m, residual, mu, global_min, exact, rtol, threads, basis
+            thetas, widths, m, residual, mu, global_min, exact, rtol, threads, basis, progress
         )
 
 
-def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, basis):
+def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, basis, progress):
     fn = _factor_norms(thetas, widths, residual)
     g_scale, prod_all, others = gradient_scale(fn, m)
     sxx2 = np.linalg.norm(m.sxx, 2)
@@ -296,7 +305,7 @@ def _assess_scaled(thetas, widths, m, residual, mu, gmin, exact, rtol, threads, 
     n_par = thetas.shape[1]
     floor = 16 * n_par * np.finfo(float).eps * h_scale
     losses, gn, ext, inertia = _inertia(
-        thetas, widths, m, residual, mu, rtol, floor, threads, basis=basis
+        thetas, widths, m, residual, mu, rtol, floor, threads, basis=basis, progress=progress
     )
     if not exact:
         gmin = min(gmin, float(np.min(losses)))
@@ -435,6 +444,7 @@ def classify(
     weight_decay: float = 0.0,
     tol: float | None = None,
     method: str = "auto",
+    progress: bool | Callable[[int, int], None] | None = None,
 ) -> Classification | Any:  # Any: the matrix-free result type lives above this module
     """Classify one point of a network of any depth from its full Hessian (docs/theory.md).
 
@@ -464,6 +474,12 @@ def classify(
         "matrix-free" uses only Hessian-vector products and the rank rule
         (``fastscape.spectra_classify``); "auto" goes matrix-free when the dense route
         would not fit in memory or is estimated (from N) to take over a minute.
+    progress : bool or callable, optional
+        Progress of the dense route's O(N^3) reduction (panel by panel, the same
+        arithmetic). None (default): shown on stderr when the dense route is estimated
+        at over ``classify_methods.PROGRESS_SECONDS`` (10 s); True / False: always /
+        never; a callable is called as ``progress(done, total)`` with the reduction's
+        work in 10^6 floating-point operations (nothing is printed then).
 
     Returns
     -------
@@ -485,6 +501,8 @@ def classify(
     residual = as_flag(residual, "residual")
     mu = as_weight_decay(weight_decay)
     method = _routes.check_method(method)
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise TypeError(f"progress must be None, True, False or a callable, got {progress!r}")
     m, ws, widths = prepare_point(weights, moments, residual)
     theta = np.concatenate([x.ravel() for x in ws])[None, :]
     n_par = theta.shape[1]
@@ -506,6 +524,8 @@ def classify(
             _routes.dense_seconds(n_par),
             8.0 * n_par * n_par / 2**30,
         )
+    if progress is None:
+        progress = _routes.dense_seconds(n_par) > _routes.PROGRESS_SECONDS
     a = assess(
         theta,
         widths,
@@ -516,6 +536,7 @@ def classify(
         exact=exact,
         tol=tol,
         threads=1,
+        progress=progress,
     )
     if _routes.dense_seconds(n_par) > 10.0:
         _log.warning("classify: dense route for N = %d done", n_par)

@@ -369,43 +369,37 @@ def _lanczos_probes(op, v, steps):
     """Lanczos with full reorthogonalisation from each row of v, in lockstep.
 
     Returns a list of (alphas, betas) per row (each at most ``steps`` long). The rows are
-    independent recurrences; their Hessian-vector products are taken together, one
-    vector per thread. Per step: the three-term recurrence, one classical Gram-Schmidt
-    pass against the probe's whole basis, and a second pass only when the first removed
-    most of the vector (Daniel, Gragg, Kaufman & Stewart 1976): a pass reads the basis
-    twice, which at large N costs about as much as a Hessian-vector product.
+    independent recurrences; per step their Hessian-vector products are taken as one
+    block (``HessianOperator.apply_rows``), then ``kernels.spectra.lanczos_steps`` runs
+    each probe's recurrence on its own thread: the three-term recurrence, one classical
+    Gram-Schmidt pass against the probe's whole basis, and a second pass only when the
+    first removed most of the vector (Daniel, Gragg, Kaufman & Stewart 1976): a pass
+    reads the basis twice, which at large N costs about half a Hessian-vector product.
     """
     b, n = v.shape
     q = np.empty((b, steps, n))
     q[:, 0] = v / np.linalg.norm(v, axis=1)[:, None]
     alphas: list[list[float]] = [[] for _ in range(b)]
     betas: list[list[float]] = [[] for _ in range(b)]
-    active = list(range(b))
+    active = np.arange(b)
     for j in range(steps):
         ws = op.apply_rows(np.ascontiguousarray(q[active, j]))
+        prev = np.array([betas[r][-1] if j else 0.0 for r in active])
+        a_new, b_new = np.empty(active.size), np.empty(active.size)
+        _ks.lanczos_steps(q, active, j, ws, prev, a_new, b_new)
         still = []
-        for w, r in zip(ws, active, strict=True):
-            basis = q[r, : j + 1]
-            a = float(w @ q[r, j])
-            alphas[r].append(a)
-            w -= a * q[r, j]
-            if j:
-                w -= betas[r][-1] * q[r, j - 1]
-            before = float(np.linalg.norm(w))
-            w -= (basis @ w) @ basis
-            beta = float(np.linalg.norm(w))
-            if beta < 0.7 * before:
-                w -= (basis @ w) @ basis
-                beta = float(np.linalg.norm(w))
+        for i, r in enumerate(active):
+            alphas[r].append(float(a_new[i]))
             if j == steps - 1:
                 continue
+            beta = float(b_new[i])
             if beta <= 1e3 * np.finfo(float).eps * max(np.abs(alphas[r]).max(), 1e-300):
                 continue  # invariant subspace: this probe's quadrature is exact
             betas[r].append(beta)
-            q[r, j + 1] = w / beta
+            q[r, j + 1] = ws[i] / beta
             still.append(r)
-        active = still
-        if not active:
+        active = np.array(still, dtype=np.int64)
+        if not active.size:
             break
     return [(np.array(a), np.array(bt)) for a, bt in zip(alphas, betas, strict=True)]
 

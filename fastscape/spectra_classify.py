@@ -37,6 +37,7 @@ from .classify_methods import register
 from .deep import predict_kind
 from .kernels import derivatives as _kd
 from .moments import Moments
+from .spectra_dense import dense_point  # noqa: F401  (registers classify's progress route)
 from .spectra_lanczos import EigenvalueConvergenceWarning, hessian_eigenvalues
 from .spectra_ops import prepare_point
 

@@ -3,8 +3,8 @@
 The method is block Krylov-Schur for a symmetric operator (Stewart 2001; Zhou & Saad
 2008 for the block form): an orthonormal basis Q and a small symmetric T with
 H Q = Q T + Q_next E^T are grown one block of b vectors at a time (every new block
-is orthogonalised against the whole basis, twice when the first pass removed most of
-it), T's eigenpairs give Ritz pairs
+is orthogonalised against the whole basis by two classical Gram-Schmidt passes,
+"twice is enough": Giraud, Langou & Rozloznik 2005), T's eigenpairs give Ritz pairs
 whose residual norms are |E^T y| exactly, and when the basis is full it is cut back
 to the wanted Ritz vectors, with the couplings of converged ones set to zero
 (locking: they stay in the basis, exact to within the tolerance, and are not
@@ -87,22 +87,28 @@ def _order(theta, which):
     return np.argsort(-np.abs(theta), kind="stable")
 
 
-def _orthonormal_block(w, q, rng, scale):
+def _orthonormal_block(w, q, rng, scale, passes=2):
     """Orthonormalise the rows of w against q's rows and each other; returns (rows, R).
 
-    Twice-repeated classical Gram-Schmidt, then a pivoted QR. Directions whose norm
-    fell below round-off (an invariant subspace was found) are replaced by random
-    vectors orthogonal to everything, with zero coupling in R, so the recurrence
-    continues instead of breaking down.
+    ``passes`` classical Gram-Schmidt passes against q (2: twice is enough; 0 when the
+    caller has already done them), then a pivoted QR (for one row: its norm).
+    Directions whose norm fell below round-off (an invariant subspace was found) are
+    replaced by random vectors orthogonal to everything, with zero coupling in R, so
+    the recurrence continues instead of breaking down.
     """
-    for _ in range(2):
+    for _ in range(passes):
         if q.shape[0]:
             w -= (w @ q.T) @ q
-    qq, r, piv = scipy.linalg.qr(w.T, mode="economic", pivoting=True)
-    rp = np.zeros_like(r)
-    rp[:, piv] = r
+    if w.shape[0] == 1:  # a pivoted QR of one column is its norm: skip the N x 1 copy
+        r = np.array([[np.linalg.norm(w[0])]])
+        rp = r.copy()
+        rows = w / r[0, 0] if r[0, 0] > 0 else np.zeros_like(w)
+    else:
+        qq, r, piv = scipy.linalg.qr(w.T, mode="economic", pivoting=True)
+        rp = np.zeros_like(r)
+        rp[:, piv] = r
+        rows = np.ascontiguousarray(qq.T)
     small = np.abs(np.diag(r)) <= 1e-10 * max(scale, 1e-300)
-    rows = np.ascontiguousarray(qq.T)
     if np.any(small):
         for i in np.flatnonzero(small):
             x = rng.standard_normal(w.shape[1])
@@ -231,13 +237,11 @@ def _lanczos(op, n, k, b, m_basis, budget, which, tol, seed, vectors):
         qbuf[j0 : j0 + b] = qn
         j = j0 + b
         q = qbuf[:j]
-        before = np.linalg.norm(w, axis=1)
         c = w @ q.T  # (b, j)
         w -= c @ q
-        if np.any(np.linalg.norm(w, axis=1) < 0.7 * before):  # DGKS: a second pass
-            c2 = w @ q.T
-            w -= c2 @ q
-            c += c2
+        c2 = w @ q.T  # a second pass, always: "twice is enough" (Giraud et al. 2005)
+        w -= c2 @ q
+        c += c2
         tn = np.zeros((j, j))
         tn[:j0, :j0] = t
         tn[j0:, :] = c
@@ -245,7 +249,7 @@ def _lanczos(op, n, k, b, m_basis, budget, which, tol, seed, vectors):
         tn[j0:, j0:] = 0.5 * (c[:, j0:] + c[:, j0:].T)
         t = tn
         scale = max(scale, float(np.max(np.abs(np.linalg.eigvalsh(t)))))
-        qn, r = _orthonormal_block(w, q, rng, scale)
+        qn, r = _orthonormal_block(w, q, rng, scale, passes=0)  # w is orthogonal to q
         e = np.zeros((j, b))
         e[j0:] = r.T
         theta, y = np.linalg.eigh(t)

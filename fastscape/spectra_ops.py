@@ -125,7 +125,6 @@ class HessianOperator:
             pt.moments.sxx,
             self._buf,
             self._poff,
-            pt.residual,
             pt.weight_decay,
             self._sxx_identity,
             vt,
@@ -138,19 +137,34 @@ class HessianOperator:
         return self.matvec(v)
 
 
-def apply_kernel(theta, widths, sxx, buf, poff, residual, mu, sxx_identity, vt, out):
+#: A single vector's products are cut into this many row parts (threads) from this
+#: many parameters on; a fixed count, so results do not depend on the thread count.
+SPLIT_PARTS = 2
+SPLIT_FROM = 20_000
+
+
+def apply_kernel(theta, widths, sxx, buf, poff, mu, sxx_identity, vt, out):
     """Run the HVP kernel on the rows of vt with OpenBLAS held at one thread.
 
     OpenBLAS's own threads synchronise at every product and stall when the cores are
     shared with other work (on a loaded 2-core machine a two-thread 500 x 500 product
-    took 2.5x as long as a one-thread one); a block of b >= 2 vectors instead runs one
-    vector per Numba thread, each with single-threaded BLAS, so the parallel work is
-    coarse (splitting one vector's independent product pairs over two threads was
-    slower on the loaded machine). Every vector is computed by the same operations.
+    took 5x as long as a one-thread one); instead the kernels parallelise themselves
+    with single-threaded BLAS. A block of b >= 2 vectors runs one vector per Numba
+    thread; a single vector (from ``SPLIT_FROM`` parameters) has the rows of each
+    product cut into ``SPLIT_PARTS`` parts run side by side. For blocks, cutting every
+    product was faster on an idle machine (N = 10^6, 2 cores: 58 against 65 ms per
+    vector) but slower when another process held a core (median 96 against 71 ms):
+    each of its 3H - 2 stages waits for the slower thread.
     """
-    kernel = _ks.hvp_apply_parallel if vt.shape[0] > 1 else _ks.hvp_apply
     with single_threaded_blas():
-        kernel(theta, widths, sxx, buf, poff, residual, mu, sxx_identity, vt, out)
+        if vt.shape[0] > 1:
+            _ks.hvp_apply_parallel(theta, widths, sxx, buf, poff, mu, sxx_identity, vt, out)
+        elif theta.size >= SPLIT_FROM:
+            _ks.hvp_apply_split(
+                theta, widths, sxx, buf, poff, mu, sxx_identity, vt, out, SPLIT_PARTS
+            )
+        else:
+            _ks.hvp_apply(theta, widths, sxx, buf, poff, mu, sxx_identity, vt, out)
     return out
 
 
