@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._text import duration
+
 DEFAULT_RANDOM_Q = 28
 DEFAULT_SEED = 0
 
@@ -200,14 +202,6 @@ def _load_source(args):
     return fastscape.random_spectrum(q, args.seed), f"random spectrum (seed {args.seed})"
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _rate(per_second: float) -> str:
     """A rate in sets/s with a unit that keeps three significant digits."""
     for scale, unit in ((1e9, "G "), (1e6, "M "), (1e3, "k ")):
@@ -245,7 +239,7 @@ class _Progress:
         if not self.forecast and done < total:
             self.forecast = True
             if left > 60:
-                print(f"fastscape: this run will take about {_duration(left)} "
+                print(f"fastscape: this run will take about {duration(left)} "
                       f"(at {_rate(rate)})", file=self.stream)  # fmt: skip
         if self.tty:
             if self.bar is None:  # made on the first real update: no empty bar before it
@@ -260,7 +254,7 @@ class _Progress:
         elif now - self.last >= self.EVERY and done < total:
             self.last = now
             print(f"fastscape: {done:,} / {total:,} sets ({100 * done / total:.1f}%), "
-                  f"{_rate(rate)}, about {_duration(left)} left", file=self.stream)  # fmt: skip
+                  f"{_rate(rate)}, about {duration(left)} left", file=self.stream)  # fmt: skip
             self.stream.flush()
 
     def close(self) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._blas import single_threaded_blas
+from ._text import duration
 from .classify_methods import register
 from .kernels import derivatives as _kd
 from .kernels import inertia as _ki
@@ -33,14 +34,6 @@ from .kernels import lapack as _kl
 from .kernels import tridiagonal_steps as _kt
 
 __all__ = ["DenseProgress", "dense_point"]
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 class DenseProgress:
@@ -92,8 +85,8 @@ class DenseProgress:
             rate = done / spent if spent > 0 else 0.0
             left = (total - done) / rate if rate > 0 else float("inf")
             self.note(f"tridiagonal reduction {100 * done / total:.1f}% of "
-                      f"{total / 1e9:,.0f} Gflop done, {_duration(now - self.t0)} so far, "
-                      f"about {_duration(left)} left")  # fmt: skip
+                      f"{total / 1e9:,.0f} Gflop done, {duration(now - self.t0)} so far, "
+                      f"about {duration(left)} left")  # fmt: skip
 
     def close(self) -> None:
         """Close the bar (if any)."""
@@ -205,7 +198,7 @@ def dense_point(thetas: np.ndarray, job: tuple, progress: Callable | bool | None
         report.note(f"filling the dense Hessian ({8.0 * n * n / 2**30:.2f} GiB)")
         h = np.empty((n, n))
         _kd.hessian_serial(th, widths, sxx, syx, residual, mu, h)
-        report.note(f"Hessian filled in {_duration(time.perf_counter() - report.t0)}; "
+        report.note(f"Hessian filled in {duration(time.perf_counter() - report.t0)}; "
                     "reducing it to tridiagonal form")  # fmt: skip
         try:
             out = _symmetric_inertia(h, blocks, decouple, rtol, floors[0], report)
@@ -213,7 +206,7 @@ def dense_point(thetas: np.ndarray, job: tuple, progress: Callable | bool | None
             report.close()
     extremes[0, 0], extremes[0, 1] = out[0], out[1]
     inertia[0, 0], inertia[0, 1] = out[2], out[3]
-    report.note(f"inertia counted, {_duration(time.perf_counter() - report.t0)} in all")
+    report.note(f"inertia counted, {duration(time.perf_counter() - report.t0)} in all")
 
 
 register("dense-progress", dense_point)
