@@ -22,6 +22,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,9 +53,9 @@ class DenseProgress:
         self.n = n
         self.stream = sys.stderr if stream is None else stream
         self.callback = callback
-        self.bar = None
+        self.bar: Any = None
         self.t0 = time.perf_counter()
-        self.t_reduce = None
+        self.t_reduce: float | None = None
         self.last = self.t0
 
     def note(self, text: str) -> None:
@@ -66,6 +67,7 @@ class DenseProgress:
         now = time.perf_counter()
         if self.t_reduce is None:
             self.t_reduce = now
+        t_reduce = self.t_reduce
         if self.callback is not None:
             self.callback(int(done / 1e6), int(total / 1e6))
             return
@@ -81,7 +83,7 @@ class DenseProgress:
             self.bar.refresh()
         elif now - self.last >= self.EVERY and done < total:
             self.last = now
-            spent = now - self.t_reduce
+            spent = now - t_reduce
             rate = done / spent if spent > 0 else 0.0
             left = (total - done) / rate if rate > 0 else float("inf")
             self.note(f"tridiagonal reduction {100 * done / total:.1f}% of "

@@ -18,6 +18,7 @@ Two separate statements of accuracy come with every result:
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 from typing import NamedTuple
@@ -152,8 +153,8 @@ def residual_bound(lam: np.ndarray, u: np.ndarray, grid: float, sizes) -> float:
     """max over |T| in sizes of 1/2 |sum_T (lambda_i - u_i grid)|, exactly, rounded up."""
     g = Fraction(grid)
     r = sorted(Fraction(x) - int(k) * g for x, k in zip(lam.tolist(), u.tolist(), strict=True))
-    top = np.cumsum([Fraction(0)] + r[::-1])  # sums of the j largest residuals
-    low = np.cumsum([Fraction(0)] + r)  # of the j smallest
+    top = list(itertools.accumulate(r[::-1], initial=Fraction(0)))  # the j largest residuals
+    low = list(itertools.accumulate(r, initial=Fraction(0)))  # the j smallest
     worst = max(max(abs(top[j]), abs(low[j])) for j in sizes) / 2
     out = float(worst)
     return out if Fraction(out) >= worst else math.nextafter(out, math.inf)
