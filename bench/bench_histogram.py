@@ -12,7 +12,7 @@ full-width rows, int64 / Python ints; it refused q = 1000, p = 500), timed on th
 largest case it accepted quickly, q = 300, p = 30, with the new code on the same
 input (same grid, the counts compared).
 
-Run: ``flock /tmp/fastscape-bench.lock python bench/bench_histogram.py``.
+Run: ``python bench/bench_histogram.py``.
 """
 
 from __future__ import annotations
