@@ -303,12 +303,12 @@ def test_header_rate_and_reuse_are_reported_plainly(tmp_path, capsys):
 
 def test_progress_lines_without_a_terminal(tmp_path, monkeypatch, capsys):
     """Piped stderr: plain lines with done/total, rate and time left, and a forecast."""
-    from fastscape import cli
+    from fastscape import cli_report
 
-    monkeypatch.setattr(cli._Progress, "EVERY", 0.0)
+    monkeypatch.setattr(cli_report.Progress, "EVERY", 0.0)
     clock = iter(range(0, 10**6, 40))  # 40 s between calls: a run of minutes
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: float(next(clock)))
-    p = cli._Progress(sys.stderr)
+    monkeypatch.setattr(cli_report.time, "perf_counter", lambda: float(next(clock)))
+    p = cli_report.Progress(sys.stderr)
     for done in (0, 100, 200, 300):
         p(done, 1000)
     err = capsys.readouterr().err.splitlines()
