@@ -106,8 +106,8 @@ class Plan:
         return max(k * (q - k) + ((q - k) * (p - k) if self.all_ranks else 0) for k in self.ks) + 1
 
 
-#: Whole tables of T_L with at least this many sets are searched, not walked (measured:
-#: bench/bench_enumerate.py --search-min).
+#: Whole tables of T_L with at least this many sets are searched, not walked (the rate is
+#: flat between 16 and 256: bench/bench_enumerate_engine.py, docs/benchmarks.md).
 SEARCH_MIN = 64
 
 

@@ -423,7 +423,8 @@ def hessian_density(
     degree < 2 steps exactly against that probe's spectral measure, whose mean over
     probes is the eigenvalue distribution. Accuracy (Wasserstein-1): the quadrature
     part shrinks like (spectral width) / steps; the probe part like 1 / sqrt(probes N)
-    for spectra spread over many eigenvectors. Memory: steps x N floats.
+    for spectra spread over many eigenvectors. Memory: 2 x steps x N floats (two
+    probes run at once, one per thread).
 
     Parameters
     ----------
